@@ -1,7 +1,8 @@
 """Discounted and n-step returns: the targets that the critic learns and the actor's advantage uses.
 
-G_t = r_t + γ·G_{t+1} is the return of the course (notebook 04). A3C (Mnih et al. 2016, Algorithm S3)
-cuts it after t_max steps and bootstraps from the critic: G_t = r_t + γ r_{t+1} + … + γ^k V(s_{t+k}).
+G_t = r_t + γ·G_{t+1} is the return of the course (notebook 04). A3C (Mnih et al. 2016,
+Algorithm S3) cuts it after t_max steps and bootstraps from the critic:
+G_t = r_t + γ r_{t+1} + … + γ^k V(s_{t+k}).
 
 Gymnasium 1.x separates the two ways an episode can end, and they need different returns:
 
@@ -112,5 +113,7 @@ def n_step_returns(
 
 
 def _check_gamma(gamma: float) -> None:
-    if not (isinstance(gamma, (int, float, np.floating)) and 0.0 <= float(gamma) <= 1.0):
+    if isinstance(gamma, bool) or not (
+        isinstance(gamma, (int, float, np.integer, np.floating)) and 0.0 <= float(gamma) <= 1.0
+    ):  # also rejects nan: every comparison with nan is False
         raise ValueError(f"gamma must be a number in [0, 1], got {gamma!r}")

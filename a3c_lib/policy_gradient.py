@@ -1,0 +1,228 @@
+"""Softmax policies and the policy gradient ∇J = E[A·∇log π], exactly and from samples (nb 04).
+
+The policy is tabular softmax: one logit θ[s, a] per state and action, π(a|s) = softmax(θ[s])_a.
+For it ∇_θ log π(a|s) is zero outside row s and e_a − π(·|s) in row s.
+
+The policy gradient theorem (Sutton et al. 1999) with the unnormalised discounted visitation
+d^π(s) = Σ_t γ^t P(s_t = s) = ρ^π(s)/(1 − γ) (see :func:`a3c_lib.values.state_distribution`):
+
+    ∇_θ J = Σ_s d^π(s) Σ_a π(a|s) A(s, a) ∇_θ log π(a|s)
+
+REINFORCE (Williams 1992) estimates it from whole episodes without knowing the MDP:
+Σ_t γ^t (G_t − b(s_t)) ∇_θ log π(a_t|s_t), whose average over episodes converges to ∇J for any
+baseline b(s). A3C (Mnih et al. 2016) replaces G_t − V(s_t) by an n-step advantage estimate.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from a3c_lib.mdp import TabularMDP
+from a3c_lib.values import advantages, check_gamma, objective, policy_evaluation, state_distribution
+
+
+def _check_theta(theta: np.ndarray, mdp: TabularMDP | None = None) -> np.ndarray:
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim != 2 or theta.size == 0 or not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must be a finite 2-D array of logits (S, A), "
+                         f"got shape {theta.shape}")
+    if mdp is not None and theta.shape != (mdp.n_states, mdp.n_actions):
+        raise ValueError(f"theta must have shape (S, A) = {(mdp.n_states, mdp.n_actions)}, "
+                         f"got {theta.shape}")
+    return theta
+
+
+def log_softmax(theta: np.ndarray) -> np.ndarray:
+    """log π(a|s) = θ[s, a] − log Σ_b exp θ[s, b], computed without overflow, shape (S, A).
+
+    >>> np.exp(log_softmax(np.array([[0.0, 1000.0]])))
+    array([[0., 1.]])
+    """
+    theta = _check_theta(theta)
+    z = theta - theta.max(axis=1, keepdims=True)  # shift by the row max: exp never overflows
+    return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))  # (S, A)
+
+
+def softmax_policy(theta: np.ndarray) -> np.ndarray:
+    """π(a|s) = exp θ[s, a] / Σ_b exp θ[s, b], shape (S, A); rows sum to 1.
+
+    >>> softmax_policy(np.array([[0.0, 0.0], [0.0, np.log(3.0)]]))
+    array([[0.5 , 0.5 ],
+           [0.25, 0.75]])
+    """
+    return np.exp(log_softmax(theta))
+
+
+def grad_log_pi(theta: np.ndarray, s: int, a: int) -> np.ndarray:
+    """∇_θ log π(a|s): e_a − π(·|s) in row s, zero elsewhere, shape (S, A).
+
+    >>> grad_log_pi(np.zeros((2, 2)), s=1, a=0)
+    array([[ 0. ,  0. ],
+           [ 0.5, -0.5]])
+    """
+    theta = _check_theta(theta)
+    if not (0 <= s < theta.shape[0] and 0 <= a < theta.shape[1]):
+        raise ValueError(f"(s, a) must index theta of shape {theta.shape}, got {(s, a)}")
+    grad = np.zeros_like(theta)  # (S, A)
+    grad[s] = -softmax_policy(theta[s:s + 1])[0]  # −π(·|s)
+    grad[s, a] += 1.0  # + e_a
+    return grad
+
+
+def exact_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float) -> np.ndarray:
+    """∇_θ J by the policy gradient theorem, with the exact d^π and A of the MDP, shape (S, A).
+
+    >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])   # one state; action 0 pays 1
+    >>> exact_policy_gradient(mdp, np.zeros((1, 2)), gamma=0.5)   # push π(0|s) up
+    array([[ 0.5, -0.5]])
+    """
+    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    pi = softmax_policy(theta)  # (S, A)
+    d = state_distribution(mdp, pi, gamma) / (1.0 - gamma)  # unnormalised d^π(s)  (S,)
+    advantage = advantages(mdp, pi, gamma)  # (S, A)
+    grad = np.zeros_like(theta)  # (S, A)
+    # the next loop is the policy gradient theorem: Σ_s d^π(s) Σ_a π(a|s) A(s,a) ∇log π(a|s)
+    for s in range(mdp.n_states):
+        for a in range(mdp.n_actions):
+            grad += d[s] * pi[s, a] * advantage[s, a] * grad_log_pi(theta, s, a)
+    return grad
+
+
+def finite_difference_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float,
+                               eps: float = 1e-5) -> np.ndarray:
+    """Central differences (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε for every logit, shape (S, A).
+
+    >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
+    >>> np.round(finite_difference_gradient(mdp, np.zeros((1, 2)), gamma=0.5), 6)
+    array([[ 0.5, -0.5]])
+    """
+    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+    grad = np.zeros_like(theta)  # (S, A)
+    for index in np.ndindex(theta.shape):
+        step = np.zeros_like(theta)
+        step[index] = eps
+        j_plus = objective(mdp, softmax_policy(theta + step), gamma)
+        j_minus = objective(mdp, softmax_policy(theta - step), gamma)
+        grad[index] = (j_plus - j_minus) / (2 * eps)
+    return grad
+
+
+class Episodes(NamedTuple):
+    """n episodes played side by side, padded to the longest; arrays of shape (T, n)."""
+
+    states: np.ndarray  #: s_t, int
+    actions: np.ndarray  #: a_t ~ π(·|s_t), int
+    rewards: np.ndarray  #: r(s_t, a_t), 0 once the episode is over
+    alive: np.ndarray  #: False once the episode has reached a terminal state, bool
+
+
+def sample_episodes(mdp: TabularMDP, pi: np.ndarray, n_episodes: int,
+                    rng: np.random.Generator | int | None, max_steps: int) -> Episodes:
+    """Play n episodes with s0 ~ ρ^{s0}, a_t ~ π(·|s_t), for at most ``max_steps`` steps.
+
+    >>> ep = sample_episodes(TabularMDP([[1], [1]], [[2.0], [0.0]], [False, True]),
+    ...                      np.ones((2, 1)), n_episodes=3, rng=0, max_steps=5)
+    >>> ep.rewards   # one step of reward 2, then the terminal state
+    array([[2., 2., 2.]])
+    """
+    rng = np.random.default_rng(rng)
+    if not (isinstance(n_episodes, (int, np.integer)) and n_episodes >= 1):
+        raise ValueError(f"n_episodes must be an integer >= 1, got {n_episodes!r}")
+    if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    cum = np.cumsum(pi, axis=1)  # (S, A) inverse-CDF sampling of a ~ π(·|s)
+    s = rng.choice(mdp.n_states, size=n_episodes, p=mdp.start)  # s0 ~ ρ^{s0}  (n,)
+    alive = ~mdp.terminal[s]  # (n,)
+    steps: list[tuple] = []
+    for _ in range(max_steps):
+        if not alive.any():
+            break
+        u = rng.random(n_episodes)[:, None]  # (n, 1)
+        a = np.minimum((u > cum[s]).sum(axis=1), mdp.n_actions - 1)  # (n,)
+        steps.append((s, a, mdp.reward[s, a] * alive, alive))
+        s = mdp.next_state[s, a]
+        alive = alive & ~mdp.terminal[s]
+    return Episodes(*(np.stack(column) for column in zip(*steps, strict=True)))  # each (T, n)
+
+
+def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_episodes: int,
+                            rng: np.random.Generator | int | None = None,
+                            baseline: str | np.ndarray | None = None, max_steps: int | None = None,
+                            return_samples: bool = False) -> np.ndarray:
+    """Monte Carlo (REINFORCE) estimate of ∇_θ J, averaged over ``n_episodes`` episodes.
+
+    Each episode gives Σ_t γ^t (G_t − b(s_t)) ∇_θ log π(a_t|s_t), with the discounted return
+    G_t = Σ_{k>=t} γ^{k−t} r_k. Its mean is ∇J for any b(s); a good baseline shrinks its variance.
+
+    Args:
+        baseline: None (b = 0), ``"value"`` (the exact V^π(s)) or an array b of shape (S,).
+        max_steps: episode cut-off; default the first T with γ^T < 1e-12, so the bias of cutting
+            the (infinite-horizon) sum is negligible.
+        return_samples: return the per-episode estimates, shape (n_episodes, S, A), not their mean.
+
+    >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
+    >>> g = sampled_policy_gradient(mdp, np.zeros((1, 2)), 0.5, 20_000, rng=0, baseline="value")
+    >>> np.round(g, 1)   # exact: [[0.5, -0.5]]
+    array([[ 0.5, -0.5]])
+    """
+    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    pi = softmax_policy(theta)  # (S, A)
+    if baseline is None:
+        b = np.zeros(mdp.n_states)
+    elif isinstance(baseline, str) and baseline == "value":
+        b = policy_evaluation(mdp, pi, gamma)  # (S,)
+    else:
+        b = np.asarray(baseline if not isinstance(baseline, str) else np.nan, dtype=np.float64)
+        if b.shape != (mdp.n_states,):
+            raise ValueError(f"baseline must be None, 'value' or an array of shape "
+                             f"({mdp.n_states},), got {baseline!r}")
+    if max_steps is None:
+        max_steps = 1 if gamma == 0 else int(np.ceil(np.log(1e-12) / np.log(gamma)))
+    ep = sample_episodes(mdp, pi, n_episodes, rng, max_steps)  # arrays (T, n)
+    n_steps = ep.rewards.shape[0]
+    returns = np.zeros_like(ep.rewards)  # G_t  (T, n)
+    g = np.zeros(n_episodes)
+    for t in reversed(range(n_steps)):
+        g = ep.rewards[t] + gamma * g  # G_t = r_t + γ G_{t+1}
+        returns[t] = g
+    discount = gamma ** np.arange(n_steps)[:, None]  # γ^t  (T, 1)
+    weight = ep.alive * discount * (returns - b[ep.states])  # γ^t (G_t − b(s_t))  (T, n)
+    # Σ_t weight_t (e_{a_t} − π(·|s_t)) in row s_t of each episode's (S, A) estimate
+    episode = np.broadcast_to(np.arange(n_episodes), ep.states.shape)  # (T, n)
+    samples = np.zeros((n_episodes, mdp.n_states, mdp.n_actions))  # (n, S, A)
+    np.add.at(samples, (episode, ep.states, ep.actions), weight)
+    np.add.at(samples, (episode, ep.states), -weight[..., None] * pi[ep.states])
+    return samples if return_samples else samples.mean(axis=0)  # (n, S, A) or (S, A)
+
+
+class GradientAscent(NamedTuple):
+    """Result of :func:`gradient_ascent`."""
+
+    thetas: np.ndarray  #: θ_0 … θ_steps, shape (steps + 1, S, A)
+    objectives: np.ndarray  #: J(π_θk) for each θ_k, shape (steps + 1,)
+
+
+def gradient_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float,
+                    steps: int) -> GradientAscent:
+    """θ_{k+1} = θ_k + lr · ∇J(θ_k) with the exact gradient; J rises for a small enough lr.
+
+    >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
+    >>> path = gradient_ascent(mdp, np.zeros((1, 2)), gamma=0.5, lr=1.0, steps=3)
+    >>> path.thetas.shape, bool(np.all(np.diff(path.objectives) > 0))
+    ((4, 1, 2), True)
+    """
+    theta = _check_theta(theta0, mdp)
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr}")
+    if not (isinstance(steps, (int, np.integer)) and steps >= 0):
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    thetas, objectives = [theta], [objective(mdp, softmax_policy(theta), gamma)]
+    for _ in range(steps):
+        theta = theta + lr * exact_policy_gradient(mdp, theta, gamma)
+        thetas.append(theta)
+        objectives.append(objective(mdp, softmax_policy(theta), gamma))
+    return GradientAscent(np.stack(thetas), np.array(objectives))
