@@ -1,0 +1,186 @@
+"""Command line: ``python -m a3c_lib train --algo a3c --env CartPole-v1 --workers 2 --out DIR``.
+
+The ``train`` flags are generated from ``dataclasses.fields(TrainConfig)`` (help = the field's line
+in ``config.FIELD_DOCS``), so the CLI cannot drift from the config. Subcommands live in the
+``COMMANDS`` registry; another module adds one with :func:`register_command`.
+
+Bad input prints ONE line ``error: <message>`` to stderr and exits with code 2 (no traceback).
+Ctrl-C stops the workers, writes the partial results and exits with code 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from a3c_lib.config import FIELD_DOCS, TrainConfig
+
+
+class Command:
+    """A subcommand: its help line, a function adding its flags, and the function running it."""
+
+    def __init__(self, help: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+                 run: Callable[[argparse.Namespace], int]) -> None:
+        self.help, self.add_arguments, self.run = help, add_arguments, run
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register_command(name: str, help: str, add_arguments, run) -> None:
+    """Add (or replace) subcommand ``name``; ``run(args) -> exit code``."""
+    COMMANDS[name] = Command(help, add_arguments, run)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise _UsageError(message)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _flag(name: str) -> str:
+    return "--env" if name == "env_id" else "--" + name.replace("_", "-")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field; values stay strings here and TrainConfig validates them."""
+    defaults = TrainConfig.__dataclass_fields__
+    for f in dataclasses.fields(TrainConfig):
+        default = defaults[f.name].default
+        if f.name == "hidden":
+            default = defaults[f.name].default_factory() if default is dataclasses.MISSING \
+                else default
+        kwargs = dict(dest=f.name, default=None, metavar=f.name.upper(),
+                      help=f"{FIELD_DOCS[f.name]} (default: {default})")
+        if f.name == "hidden":
+            kwargs["nargs"] = "+"
+        if f.name == "algo":
+            kwargs["choices"] = ["a3c", "a2c", "ac"]
+        names = [_flag(f.name)] + (["--env-id"] if f.name == "env_id" else [])
+        parser.add_argument(*names, **kwargs)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """TrainConfig from the parsed flags (ValueError with the field's rule on bad input)."""
+    kwargs = {}
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name)
+        if value is not None:
+            kwargs[f.name] = _convert(f.name, value)
+    return TrainConfig(**kwargs)
+
+
+def _convert(name: str, value):
+    """'0.99' -> 0.99, '8' -> 8, 'none' -> None; leaves what does not parse for TrainConfig."""
+    kind = TrainConfig.__dataclass_fields__[name].type
+    if name == "hidden":
+        return tuple(_convert("t_max", v) for v in value)
+    if name == "target_return" and value.lower() in ("none", "null"):
+        return None
+    for cast in ((int,) if kind == "int" else (float,) if "float" in kind else ()):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--out", default=None,
+                        help="output directory (default: runs/ALGO-ENV-sSEED)")
+    parser.add_argument("--resume", default=None, metavar="DIR",
+                        help="continue from the checkpoint in DIR")
+    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    parser.add_argument("--no-keras", action="store_true",
+                        help="skip model.weights.h5 (saving it imports TensorFlow)")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from a3c_lib import training  # imported here: `--help` stays instant
+
+    config = config_from_args(args)
+    out = Path(args.out or f"runs/{config.algo}-{config.env_id}-s{config.seed}")
+    run = training.start(config, out_dir=out, resume_from=args.resume)
+    bar = None if args.no_progress else training._progress_bar(run)
+    interrupted = False
+    try:
+        while run.wait(timeout=0.2) is None:
+            if bar is not None:
+                training._update_bar(bar, run)
+    except KeyboardInterrupt:
+        interrupted = True
+        run.stop()
+        run.wait()
+    finally:
+        if bar is not None:
+            training._update_bar(bar, run)
+            bar.close()
+    result = run.result
+    if not args.no_keras:  # TensorFlow's start-up chatter (CUDA probing) is noise in a terminal
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    result.save(out, keras=not args.no_keras)
+    s = result.summary
+    if interrupted:
+        print(f"interrupted: training stopped after {s['global_steps']} steps; partial results "
+              f"in {out}", file=sys.stderr)
+        return 130
+    if run.error:
+        print(run.error, file=sys.stderr)
+        print(f"error: training failed; partial results in {out}", file=sys.stderr)
+        return 1
+    solved = (f"solved at step {s['solve_steps']} ({s['solve_seconds']:.1f} s)" if s["solved"]
+              else f"not solved (stopped by {s['stopped_by']})")
+    mean = s["final_mean_return"]
+    print(f"{config.algo} on {config.env_id}: {solved}; {s['global_steps']} steps, "
+          f"{s['steps_per_second']:.0f} steps/s, mean return (last 100) "
+          f"{'-' if mean is None else f'{mean:.1f}'}; results in {out}")
+    return 0
+
+
+register_command("train", "train an agent (a3c, a2c or ac)", _add_train_arguments, _run_train)
+
+
+#: Modules that register their own subcommands when imported (missing ones are skipped).
+COMMAND_MODULES = ["a3c_lib.reproduce"]
+
+
+def _import_command_modules() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:  # the module exists but one of ITS imports is missing: say so
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _import_command_modules()
+    parser = _Parser(prog="python -m a3c_lib", description="A3C from first principles")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, command in COMMANDS.items():
+        command.add_arguments(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 failed run, 2 bad input, 130 Ctrl-C)."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise _UsageError(f"choose a command: {', '.join(COMMANDS)}")
+        return COMMANDS[args.command].run(args)
+    except (_UsageError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

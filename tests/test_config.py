@@ -1,0 +1,85 @@
+"""TrainConfig validation: one clear ValueError per bad field, naming the field and its range."""
+
+import dataclasses
+import os
+
+import pytest
+
+from a3c_lib.config import FIELD_DOCS, TrainConfig, validate_env
+
+BAD = [
+    ("algo", "dqn", "algo must be one of a3c, a2c, ac, got 'dqn'"),
+    ("env_id", "", "env_id must be a non-empty gymnasium id, got ''"),
+    ("workers", 0, "workers must be an integer >= 1, got 0"),
+    ("workers", 2.5, "workers must be an integer >= 1, got 2.5"),
+    ("envs_per_worker", 0, "envs_per_worker must be an integer >= 1, got 0"),
+    ("t_max", 0, "t_max must be an integer >= 1, got 0"),
+    ("t_max", True, "t_max must be an integer >= 1, got True"),
+    ("gamma", 1.5, "gamma must be in [0, 1), got 1.5"),
+    ("gamma", 1.0, "gamma must be in [0, 1), got 1.0"),
+    ("gamma", -0.1, "gamma must be in [0, 1), got -0.1"),
+    ("lr", "abc", "lr must be a finite number > 0, got 'abc'"),
+    ("lr", 0.0, "lr must be a finite number > 0, got 0.0"),
+    ("lr", float("nan"), "lr must be a finite number > 0, got nan"),
+    ("lr", float("inf"), "lr must be a finite number > 0, got inf"),
+    ("rms_alpha", 1.0, "rms_alpha must be in [0, 1), got 1.0"),
+    ("rms_eps", 0.0, "rms_eps must be a finite number > 0, got 0.0"),
+    ("entropy_coef", -0.01, "entropy_coef must be a finite number >= 0, got -0.01"),
+    ("value_coef", -1, "value_coef must be a finite number >= 0, got -1"),
+    ("max_grad_norm", 0, "max_grad_norm must be a finite number > 0, got 0"),
+    ("hidden", (64, 0), "hidden must be a non-empty tuple of ints >= 1, got (64, 0)"),
+    ("hidden", (), "hidden must be a non-empty tuple of ints >= 1, got ()"),
+    ("hidden", 64, "hidden must be a non-empty tuple of ints >= 1, got 64"),
+    ("seed", -1, "seed must be an integer >= 0, got -1"),
+    ("max_steps", 0, "max_steps must be an integer >= 1, got 0"),
+    ("target_return", float("nan"), "target_return must be a finite number or None, got nan"),
+    ("checkpoint_every", -1, "checkpoint_every must be an integer >= 0, got -1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD, ids=[f"{b[0]}={b[1]!r}" for b in BAD])
+def test_bad_value_names_field_and_range(name, value, message):
+    with pytest.raises(ValueError) as info:
+        TrainConfig(**{name: value})
+    assert str(info.value) == message
+
+
+def test_every_field_is_documented_and_bad_inputs_cover_every_field():
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    assert sorted(FIELD_DOCS) == sorted(names)
+    assert {b[0] for b in BAD} == set(names)
+
+
+def test_defaults_are_valid_and_ints_become_floats():
+    c = TrainConfig(gamma=0, lr=1, target_return=None)
+    assert (c.gamma, c.lr, c.target_return) == (0.0, 1.0, None)
+    assert isinstance(c.lr, float)
+
+
+def test_ac_is_single_env():
+    c = TrainConfig(algo="ac", workers=4, envs_per_worker=3)
+    assert (c.workers, c.envs_per_worker, c.n_envs) == (1, 1, 1)
+
+
+def test_dict_round_trip_and_unknown_key():
+    c = TrainConfig(algo="a2c", hidden=(16,), target_return=None)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        TrainConfig.from_dict({"gama": 0.9})
+
+
+def test_more_workers_than_cpus_warns():
+    n = (os.cpu_count() or 1) + 1
+    with pytest.warns(UserWarning, match=f"workers={n} > os.cpu_count"):
+        TrainConfig(workers=n)
+
+
+def test_validate_env():
+    assert validate_env("CartPole-v1") == (4, 2)
+    with pytest.raises(ValueError, match="'CartPole-v9' is not a registered gymnasium env"):
+        validate_env("CartPole-v9")
+    with pytest.raises(ValueError, match="A3C here supports discrete actions; Pendulum-v1 has a "
+                                         "Box action space"):
+        validate_env("Pendulum-v1")
+    with pytest.raises(ValueError, match="1-D Box observations; FrozenLake-v1"):
+        validate_env("FrozenLake-v1")

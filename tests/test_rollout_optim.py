@@ -1,0 +1,125 @@
+"""Rollouts (bootstrap at time limits, none at terminals), shared RMSProp and gradient clipping."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from a3c_lib import mlp
+from a3c_lib.optim import clip_grad_norm, rmsprop_update
+from a3c_lib.returns import n_step_returns
+from a3c_lib.rollout import RolloutCollector
+from a3c_lib.shared import STEP, SharedState
+
+
+class CountEnv(gym.Env):
+    """obs = [k], the number of steps taken in the episode; reward k + 1; terminates at k = stop."""
+
+    def __init__(self, stop=None):
+        self.observation_space = gym.spaces.Box(0.0, 100.0, (1,))
+        self.action_space = gym.spaces.Discrete(2)
+        self.stop, self.k = stop, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.k = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        reward = float(self.k + 1)
+        self.k += 1
+        return np.array([self.k], np.float32), reward, self.k == self.stop, False, {}
+
+
+def v_of(spec, theta, x):
+    return mlp.forward(spec, theta, np.array([[float(x)]]))[1][0]
+
+
+def test_rollout_bootstraps_time_limits_and_not_terminals():
+    spec = mlp.MLPSpec(1, 2, hidden=(5,))
+    theta = mlp.init_theta(spec, np.random.default_rng(1))
+    theta += np.random.default_rng(2).normal(size=theta.shape)  # a critic with distinct values
+    envs = [CountEnv(stop=2), gym.wrappers.TimeLimit(CountEnv(), max_episode_steps=3)]
+    c = RolloutCollector(envs, spec, t_max=4, seed=0, rng=np.random.default_rng(0))
+    r, episodes = c.collect(theta)
+
+    np.testing.assert_array_equal(r.states[:, :, 0], [[0, 0], [1, 1], [0, 2], [1, 0]])
+    np.testing.assert_array_equal(r.rewards, [[1, 1], [2, 2], [1, 3], [2, 1]])
+    np.testing.assert_array_equal(r.terminated, [[0, 0], [1, 0], [0, 0], [1, 0]])
+    np.testing.assert_array_equal(r.truncated, [[0, 0], [0, 0], [0, 1], [0, 0]])
+    # env 1 was truncated at t=2: V of the FINAL observation [3], not of the reset one [0]
+    assert r.next_values[2, 1] == pytest.approx(v_of(spec, theta, 3))
+    assert r.next_values[3, 1] == pytest.approx(v_of(spec, theta, 1))  # last step: V(s_T)
+    np.testing.assert_allclose(r.values[:, 1], [v_of(spec, theta, x) for x in (0, 1, 2, 0)])
+    assert episodes == [(0, 1, 3.0, 2), (1, 2, 6.0, 3), (0, 3, 3.0, 2)]
+    assert c.steps == 8
+
+    gamma = 0.5
+    g = n_step_returns(r.rewards, r.terminated, r.truncated, r.next_values, gamma)  # (T, N)
+    np.testing.assert_allclose(g[:, 0], [2.0, 2.0, 2.0, 2.0])  # terminals: nothing bootstrapped
+    g3 = 1 + gamma * v_of(spec, theta, 1)
+    g2 = 3 + gamma * v_of(spec, theta, 3)
+    np.testing.assert_allclose(g[:, 1], [1 + gamma * (2 + gamma * g2), 2 + gamma * g2, g2, g3])
+
+
+def test_rollout_seeds_are_reproducible():
+    spec = mlp.MLPSpec(4, 2, hidden=(8,))
+    theta = mlp.init_theta(spec, np.random.default_rng(0))
+    runs = []
+    for _ in range(2):
+        envs = [gym.make("CartPole-v1") for _ in range(2)]
+        c = RolloutCollector(envs, spec, t_max=30, seed=7, rng=np.random.default_rng(7))
+        r, _ = c.collect(theta)
+        runs.append((r.states.copy(), r.actions.copy()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert not np.array_equal(runs[0][0][:, 0], runs[0][0][:, 1])  # env j uses seed + j
+
+
+def test_shared_rmsprop_matches_hand_computation_in_shared_memory():
+    state = SharedState.create(n_params=2, n_workers=1)
+    try:
+        theta, g = state.theta, state.g
+        theta[:] = [1.0, -1.0]
+        lr, alpha, eps = 0.1, 0.9, 1e-2
+        grads = [np.array([2.0, 0.5]), np.array([-1.0, 0.0])]
+        want_theta, want_g = np.array([1.0, -1.0]), np.zeros(2)
+        for grad in grads:  # g ← αg + (1−α)Δ²;  θ ← θ − η Δ/√(g+ε), written out by hand
+            want_g = [alpha * want_g[i] + (1 - alpha) * grad[i] ** 2 for i in range(2)]
+            want_theta = [want_theta[i] - lr * grad[i] / np.sqrt(want_g[i] + eps)
+                          for i in range(2)]
+            rmsprop_update(theta, g, grad, lr, alpha, eps)
+        np.testing.assert_allclose(g, [0.1 * 4 * 0.9 + 0.1 * 1, 0.9 * 0.025])
+        np.testing.assert_allclose(g, want_g)
+        np.testing.assert_allclose(theta, want_theta)
+        other = SharedState.attach(state.handle)  # another process would see the same numbers
+        np.testing.assert_allclose(other.theta, want_theta)
+        other.counters[STEP] = 7
+        assert state.counters[STEP] == 7
+        other.close()
+    finally:
+        state.close()
+        state.unlink()
+
+
+def test_rmsprop_scratch_gives_same_result_and_grad_is_untouched():
+    rng = np.random.default_rng(0)
+    grad = rng.normal(size=5)
+    grad_copy = grad.copy()
+    a_theta, a_g = np.ones(5), np.full(5, 0.3)
+    b_theta, b_g = a_theta.copy(), a_g.copy()
+    rmsprop_update(a_theta, a_g, grad, 0.01, 0.99, 1e-5)
+    rmsprop_update(b_theta, b_g, grad, 0.01, 0.99, 1e-5, scratch=np.empty(5))
+    np.testing.assert_array_equal(a_theta, b_theta)
+    np.testing.assert_array_equal(grad, grad_copy)
+
+
+def test_clip_grad_norm():
+    grad = np.array([3.0, 0.0, -4.0])
+    assert clip_grad_norm(grad, 2.5) == pytest.approx(5.0)
+    np.testing.assert_allclose(grad, [1.5, 0.0, -2.0])
+    assert np.linalg.norm(grad) == pytest.approx(2.5)
+    small = np.array([0.1, 0.2])
+    assert clip_grad_norm(small, 1.0) == pytest.approx(np.sqrt(0.05))
+    np.testing.assert_array_equal(small, [0.1, 0.2])
+    bad = np.array([np.nan, 1.0])
+    assert np.isnan(clip_grad_norm(bad, 1.0))  # the worker refuses such a gradient
