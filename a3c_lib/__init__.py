@@ -10,6 +10,17 @@ mdp                 deterministic tabular MDPs and the GridWorld      (nb 00, 02
 values              V, Q, A, ρ^{s0}, ρ^π and J(π), solved exactly      (nb 02, 03)
 policy_gradient     softmax policies and ∇J = E[A·∇log π]            (nb 04)
 returns             discounted and n-step returns                      (nb 04, 05)
+mlp                 the numpy actor-critic network and its hand backprop (nb 05)
+networks, losses    the same network in Keras 3 and its tf.GradientTape loss (nb 05)
+config              TrainConfig: every hyperparameter, validated         (nb 05, 06)
+rollout, optim      t_max-step rollouts; shared RMSProp and clipping     (nb 05, 06)
+workers, run        the asynchronous actor-learner processes             (nb 06)
+training, metrics   train()/start(), MetricsLog                          (nb 05, 06)
+dashboard           the live training dashboard (sliders, Train, Stop)   (nb 06)
+replay              can experience replay replace parallel agents?       (nb 07)
+render, reproduce   the agent on screen; cached reference runs in data/  (nb 08)
+exercises           self-checking exercises                              (nb 01–07)
+cli                 ``python -m a3c_lib train | reproduce``
 ==================  ==========================================================
 
 Importing ``a3c_lib`` never imports TensorFlow: the parallel workers are spawned processes that

@@ -21,6 +21,12 @@ The workers use the numpy twin ``mlp.loss_and_grad``; the tests check both give 
 
 from __future__ import annotations
 
+import os
+
+# Quiet TensorFlow's C++ start-up chatter (CUDA probes on a CPU-only machine) in notebooks and
+# the CLI; set before TensorFlow is first imported. A user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 import keras
 import numpy as np
 import tensorflow as tf

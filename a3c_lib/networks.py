@@ -19,6 +19,12 @@ Layers are named ``trunk_0``, ``trunk_1``, … (Dense, tanh), ``policy_logits`` 
 
 from __future__ import annotations
 
+import os
+
+# Quiet TensorFlow's C++ start-up chatter (CUDA probes on a CPU-only machine) in notebooks and
+# the CLI; set before TensorFlow is first imported. A user's own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from pathlib import Path
 
 import keras
