@@ -36,8 +36,15 @@ class Checkpoint(NamedTuple):
 
 
 def atomic_write(path: str | Path, write) -> Path:
-    """Call ``write(fileobj)`` on a temp file next to ``path``, fsync it, then rename it over."""
+    """Call ``write(fileobj)`` on a temp file next to ``path``, fsync it, then rename it over.
+
+    A process killed mid-write (SIGKILL runs no clean-up) leaves its temp file behind; the next
+    write to the same ``path`` deletes such leftovers, so a run that is killed again and again
+    does not fill the disk (one writer per directory, as a run is).
+    """
     path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # leftovers of killed writers
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

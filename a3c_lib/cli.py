@@ -4,8 +4,12 @@ The ``train`` flags are generated from ``dataclasses.fields(TrainConfig)`` (help
 in ``config.FIELD_DOCS``), so the CLI cannot drift from the config. Subcommands live in the
 ``COMMANDS`` registry; another module adds one with :func:`register_command`.
 
-Bad input prints ONE line ``error: <message>`` to stderr and exits with code 2 (no traceback).
-Ctrl-C stops the workers, writes the partial results and exits with code 130.
+Bad input prints ONE line ``error: <message>`` to stderr and exits with code 2 (no traceback);
+a warning (e.g. more workers than CPUs) is one line ``warning: <message>``. Ctrl-C stops the
+workers within about a second (a second Ctrl-C does not cut the clean-up short), writes the partial
+results (metrics.csv, summary.json, weights.npz, the checkpoint; not the Keras file, whose
+TensorFlow import takes seconds) and exits with code 130. A failing worker prints
+``error: worker 1 failed:`` and the worker's traceback, and exits with code 1.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import dataclasses
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,12 +90,21 @@ def _convert(name: str, value):
         return tuple(_convert("t_max", v) for v in value)
     if name == "target_return" and value.lower() in ("none", "null"):
         return None
-    for cast in ((int,) if kind == "int" else (float,) if "float" in kind else ()):
+    for cast in ((int, _integral_float) if kind == "int" else (float,) if "float" in kind
+                 else ()):
         try:
             return cast(value)
         except ValueError:
             pass
     return value
+
+
+def _integral_float(text: str) -> int:
+    """'1e6' -> 1000000 (people type budgets that way); '2.5' stays a ValueError."""
+    x = float(text)
+    if not x.is_integer():
+        raise ValueError(text)
+    return int(x)
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,8 +121,16 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from a3c_lib import training  # imported here: `--help` stays instant
 
-    config = config_from_args(args)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. more workers than CPUs
+        warnings.simplefilter("always")
+        config = config_from_args(args)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     out = Path(args.out or f"runs/{config.algo}-{config.env_id}-s{config.seed}")
+    try:  # a bad --out fails now, not after the training
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out} is not a usable directory: {err.strerror}") from None
     run = training.start(config, out_dir=out, resume_from=args.resume)
     bar = None if args.no_progress else training._progress_bar(run)
     interrupted = False
@@ -118,23 +140,24 @@ def _run_train(args: argparse.Namespace) -> int:
                 training._update_bar(bar, run)
     except KeyboardInterrupt:
         interrupted = True
-        run.stop()
-        run.wait()
+        training.stop_and_wait(run)  # a second Ctrl-C does not cut the clean-up short
     finally:
         if bar is not None:
             training._update_bar(bar, run)
             bar.close()
     result = run.result
-    if not args.no_keras:  # TensorFlow's start-up chatter (CUDA probing) is noise in a terminal
+    if not args.no_keras and not interrupted and not run.error:
+        # TensorFlow's start-up chatter (CUDA probing) is noise in a terminal
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    result.save(out, keras=not args.no_keras)
+        result.save(out, keras=True)
     s = result.summary
     if interrupted:
         print(f"interrupted: training stopped after {s['global_steps']} steps; partial results "
               f"in {out}", file=sys.stderr)
         return 130
     if run.error:
-        print(run.error, file=sys.stderr)
+        first, _, rest = run.error.partition("\n")
+        print(f"error: {first}\n{rest}".rstrip(), file=sys.stderr)  # "error: worker 1 failed:"
         print(f"error: training failed; partial results in {out}", file=sys.stderr)
         return 1
     solved = (f"solved at step {s['solve_steps']} ({s['solve_seconds']:.1f} s)" if s["solved"]

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 ALGOS = ("a3c", "a2c", "ac")
+MAX_WORKERS = 256  #: a hard stop for typos (workers=1000 would spawn 1000 processes); > cpus warns
 
 #: One line per field: what it is and its allowed range (used by the CLI's --help and widgets).
 FIELD_DOCS: dict[str, str] = {
     "algo": "trainer: 'a3c' (async workers), 'a2c' (sync, lockstep envs) or 'ac' (a2c, 1 env)",
     "env_id": "gymnasium id of an env with a Discrete action space and a 1-D Box observation",
-    "workers": "a3c: actor-learner processes; a2c: envs stepped in lockstep; int >= 1",
+    "workers": "a3c: actor-learner processes; a2c: envs stepped in lockstep; int in [1, 256]",
     "envs_per_worker": "envs each a3c worker steps in lockstep (1 = the paper); int >= 1",
     "t_max": "env steps per env before each update (n of the n-step return); int >= 1",
     "gamma": "discount factor γ; in [0, 1)",
@@ -82,6 +84,9 @@ class TrainConfig:
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ValueError(f"env_id must be a non-empty gymnasium id, got {self.env_id!r}")
         _check_int(self, "workers", 1)
+        if self.workers > MAX_WORKERS:
+            raise ValueError(f"workers must be an integer in [1, {MAX_WORKERS}], "
+                             f"got {self.workers}")
         _check_int(self, "envs_per_worker", 1)
         _check_int(self, "t_max", 1)
         _check_int(self, "seed", 0)
@@ -144,16 +149,18 @@ class TrainConfig:
 
 
 def _check_int(cfg: TrainConfig, name: str, low: int) -> None:
+    """Accept ints (numpy's too) >= low; store them as int."""
     value = getattr(cfg, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    setattr(cfg, name, int(value))
 
 
 def _check_float(cfg: TrainConfig, name: str, low: float, high: float, text: str,
                  low_open: bool = False) -> None:
     """Accept ints/floats in [low, high) (or (low, high) if low_open); store them as float."""
     value = getattr(cfg, name)
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         ok = (value > low if low_open else value >= low) and value < high
     if not ok:
@@ -178,7 +185,11 @@ def validate_env(env_id: str) -> tuple[int, int]:
         close = [k for k in gym.registry if k.lower().startswith(env_id.split("-")[0].lower())]
         hint = f" (did you mean {', '.join(sorted(close)[:3])}?)" if close else ""
         raise ValueError(f"env_id {env_id!r} is not a registered gymnasium environment{hint}")
-    env = gym.make(env_id, disable_env_checker=True)
+    try:
+        env = gym.make(env_id, disable_env_checker=True)
+    except Exception as err:  # e.g. DependencyNotInstalled (Box2D, Atari ROMs): one clear line
+        raise ValueError(f"env_id {env_id!r} cannot be created here: {type(err).__name__}: "
+                         f"{err}") from None
     try:
         action_space, obs_space = env.action_space, env.observation_space
     finally:

@@ -5,7 +5,8 @@ that brought the 100-episode mean to target_return; imports excluded), steps_per
 env steps per second from the moment every worker was up to the last update), final_mean_return,
 episodes, updates, worker_updates, worker_cpu_seconds (CPU seconds each worker spent training),
 global_steps, wall_seconds, startup_seconds, stopped_by ('target' | 'max_steps' | 'stop' |
-'error'), error, config, versions, git_commit.
+'error'), error, metrics_stride (1 = every row kept; k = the MetricsLog kept every k-th row of
+that kind to bound its memory), config, versions, git_commit.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def make_summary(config, metrics: MetricsLog, counters: np.ndarray, start_step: 
         "startup_seconds": ready,
         "stopped_by": stopped_by,
         "error": error,
+        "metrics_stride": dict(metrics.stride),
         "config": config.to_dict(),
         "versions": versions(),
         "git_commit": git_commit(),

@@ -56,34 +56,34 @@ class TrainingRun:
                              f"network needs {self.spec.n_params}")
         self._state_lock = threading.Lock()  # guards self._shared against the final unlink
         self._shared = SharedState.create(self.spec.n_params, n_procs)
-        if resumed is None:
-            self._shared.theta[:] = mlp.init_theta(self.spec, np.random.default_rng(config.seed))
-        else:
-            self._shared.theta[:], self._shared.g[:] = resumed.theta, resumed.rms_g
-            self._shared.counters[STEP], self._shared.counters[UPDATES] = \
-                resumed.step, resumed.updates
-        self._start_step = int(self._shared.counters[STEP])
-        self._shared.lr[0] = config.lr
-        ctx = mp.get_context("spawn")  # never fork: workers start clean (and TF-free)
-        self._lock, self._stop, self._queue = ctx.Lock(), ctx.Event(), ctx.Queue()
-        self._procs = []
-        for i in range(n_procs):
-            n_envs = config.envs_per_worker if config.algo == "a3c" else config.n_envs
-            args = WorkerArgs(i, n_envs, config.seed + i * n_envs, config.seed + i, config,
-                              self.spec, self._shared.handle, self.t0, os.getpid(), fault)
-            self._procs.append(ctx.Process(target=worker_main, args=(args, self._lock,
-                               self._stop, self._queue), name=f"a3c-worker-{i}", daemon=True))
-        self._status = {}  # worker -> 'ready' | 'done' | 'error'
-        self._ready_times, self._final_step, self._cpu_seconds = [], None, {}
-        self._solved_at = None  # the EpisodeRow that reached target_return
-        self._recent = collections.deque(maxlen=100)  # returns of the last 100 episodes
-        self._stopped_by, self._last_checkpoint = None, int(self._shared.counters[UPDATES])
-        self._done = threading.Event()
-        try:
+        try:  # whatever fails from here on (even Ctrl-C) leaves nothing behind
+            if resumed is None:
+                rng = np.random.default_rng(config.seed)
+                self._shared.theta[:] = mlp.init_theta(self.spec, rng)
+            else:
+                self._shared.theta[:], self._shared.g[:] = resumed.theta, resumed.rms_g
+                self._shared.counters[STEP], self._shared.counters[UPDATES] = \
+                    resumed.step, resumed.updates
+            self._start_step = int(self._shared.counters[STEP])
+            self._shared.lr[0] = config.lr
+            ctx = mp.get_context("spawn")  # never fork: workers start clean (and TF-free)
+            self._lock, self._stop, self._queue = ctx.Lock(), ctx.Event(), ctx.Queue()
+            self._procs = []
+            for i in range(n_procs):
+                n_envs = config.envs_per_worker if config.algo == "a3c" else config.n_envs
+                args = WorkerArgs(i, n_envs, config.seed + i * n_envs, config.seed + i, config,
+                                  self.spec, self._shared.handle, self.t0, os.getpid(), fault)
+                self._procs.append(ctx.Process(target=worker_main, args=(args, self._lock,
+                                   self._stop, self._queue), name=f"a3c-worker-{i}", daemon=True))
+            self._status = {}  # worker -> 'ready' | 'done' | 'error'
+            self._ready_times, self._final_step, self._cpu_seconds = [], None, {}
+            self._solved_at = None  # the EpisodeRow that reached target_return
+            self._recent = collections.deque(maxlen=100)  # returns of the last 100 episodes
+            self._stopped_by, self._last_checkpoint = None, int(self._shared.counters[UPDATES])
+            self._done = threading.Event()
             start_quietly(self._procs)
         except BaseException:
-            self._stop.set()
-            self._shutdown()
+            self._abort_start()
             raise
         self._monitor = threading.Thread(target=self._watch, name="a3c-monitor", daemon=True)
         self._monitor.start()
@@ -105,7 +105,9 @@ class TrainingRun:
         """Ask the workers to stop; returns at once (``wait()`` for the end). Idempotent."""
         if self._stopped_by is None:
             self._stopped_by = "stop"
-        self._stop.set()
+        stop_event = self._stop  # None once the run has ended and released it
+        if stop_event is not None:
+            stop_event.set()
 
     def wait(self, timeout: float | None = None) -> TrainResult | None:
         """Block until the run has ended (or ``timeout`` s); return the result (None if running)."""
@@ -142,6 +144,9 @@ class TrainingRun:
             self._stop.set()
             self._shutdown()
             self._call_callbacks()
+            # drop the lock, event and queue: their named semaphores (/dev/shm/sem.mp-*) are
+            # unlinked now, not when the notebook finally lets go of this run object
+            self._lock = self._stop = self._queue = None
             self._done.set()
 
     def _drain(self, timeout: float) -> None:
@@ -216,6 +221,19 @@ class TrainingRun:
             self._last_checkpoint = updates
 
     # ---- shutdown -----------------------------------------------------------------------------
+    def _abort_start(self) -> None:
+        """Undo a half-done __init__: stop what was started, free the shared memory."""
+        stop_event, procs = getattr(self, "_stop", None), getattr(self, "_procs", [])
+        if stop_event is not None:
+            stop_event.set()
+        stop_processes([p for p in procs if p.pid is not None], drain=lambda: time.sleep(0.01),
+                       join_seconds=JOIN_SECONDS)
+        if getattr(self, "_queue", None) is not None:
+            self._queue.cancel_join_thread()  # nobody reads it: do not block on its buffer
+            self._queue.close()
+        self._shared.close()
+        self._shared.unlink()
+
     def _shutdown(self) -> None:
         stop_processes(self._procs, drain=lambda: self._drain(timeout=0.02),
                        join_seconds=JOIN_SECONDS)

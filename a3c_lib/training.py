@@ -73,8 +73,7 @@ def train(config: TrainConfig | None = None, out_dir=None, progress: bool = Fals
             if bar is not None:
                 _update_bar(bar, run)
     except KeyboardInterrupt:
-        run.stop()
-        run.wait()
+        stop_and_wait(run)
         raise
     finally:
         if bar is not None:
@@ -83,6 +82,21 @@ def train(config: TrainConfig | None = None, out_dir=None, progress: bool = Fals
     if run.error:
         raise RuntimeError(run.error)
     return run.result
+
+
+def stop_and_wait(run: TrainingRun) -> None:
+    """Stop ``run`` and wait for its clean-up, ignoring further Ctrl-C's meanwhile.
+
+    The clean-up is bounded (~1 s join, then SIGTERM/SIGKILL of stragglers), so waiting cannot
+    hang; returning early on a second Ctrl-C would skip the unlinking and the partial results.
+    """
+    run.stop()
+    while True:
+        try:
+            run.wait()
+            return
+        except KeyboardInterrupt:
+            run.stop()
 
 
 def _progress_bar(run: TrainingRun):

@@ -117,12 +117,15 @@ def _loop(args: WorkerArgs, shared: SharedState, collector: RolloutCollector, lo
         t_max, n = rollout.rewards.shape  # (T, N)
         returns = n_step_returns(rollout.rewards, rollout.terminated, rollout.truncated,
                                  rollout.next_values, cfg.gamma)  # (T, N)
-        stats, grad = mlp.loss_and_grad(
-            spec, theta_local, rollout.states.reshape(t_max * n, spec.obs_dim),  # (T·N, obs_dim)
-            rollout.actions.reshape(-1), returns.reshape(-1), cfg.entropy_coef, cfg.value_coef)
-        if args.fault and args.fault[0] == wid and n_updates == args.fault[1]:
-            _inject(args.fault[2], grad)
-        grad_norm = clip_grad_norm(grad, cfg.max_grad_norm)  # nan/inf if any entry is
+        # overflow is not warned about (stderr noise): a non-finite result is refused below
+        with np.errstate(over="ignore", invalid="ignore"):
+            stats, grad = mlp.loss_and_grad(
+                spec, theta_local, rollout.states.reshape(t_max * n, spec.obs_dim),  # (T·N, obs)
+                rollout.actions.reshape(-1), returns.reshape(-1), cfg.entropy_coef,
+                cfg.value_coef)
+            if args.fault and args.fault[0] == wid and n_updates == args.fault[1]:
+                _inject(args.fault[2], grad)
+            grad_norm = clip_grad_norm(grad, cfg.max_grad_norm)  # nan/inf if any entry is
         if not (math.isfinite(stats.total) and math.isfinite(grad_norm)):
             raise FloatingPointError(_non_finite_message(wid, n_updates, stats, grad_norm))
         with lock:  # θ ← RMSProp(θ, g, ∇), the counters move with it
