@@ -1,4 +1,4 @@
-"""Every notebook runs top to bottom in a fresh kernel (fast mode) and is committed without outputs."""
+"""Every notebook runs top to bottom in a fresh kernel (fast mode); none carries outputs."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ def _conda_packages() -> list[str]:
 def test_environment_yml_lists_the_runtime_dependencies():
     runtime = {_name(r) for r in _pyproject()["project"]["dependencies"]}
     conda = {_name(p) for p in _conda_packages()} - {"python"}
-    assert conda == runtime, f"only in pyproject: {runtime - conda}; only in conda: {conda - runtime}"
+    assert conda == runtime, (
+        f"only in pyproject: {runtime - conda}; only in conda: {conda - runtime}"
+    )
 
 
 def test_environment_yml_pins_match_pyproject():
