@@ -19,6 +19,33 @@ import numpy as np
 from a3c_lib.expectation import check_distribution
 
 
+def as_array(value, name: str, dtype=None) -> np.ndarray:
+    """``np.asarray(value, dtype)``, but a ragged or non-numeric input names the argument.
+
+    >>> as_array([[1, 2], [3]], "reward", np.float64)
+    Traceback (most recent call last):
+    ...
+    ValueError: reward must be a rectangular numeric array, got [[1, 2], [3]]
+    """
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must be a rectangular numeric array, got {value!r:.80}") from None
+
+
+def check_mdp(mdp) -> None:
+    """Raise ``ValueError`` unless ``mdp`` is a :class:`TabularMDP`, e.g. ``GridWorld().to_mdp()``.
+
+    >>> check_mdp("grid")
+    Traceback (most recent call last):
+    ...
+    ValueError: mdp must be a TabularMDP (e.g. GridWorld().to_mdp()), got str
+    """
+    if not isinstance(mdp, TabularMDP):
+        raise ValueError(f"mdp must be a TabularMDP (e.g. GridWorld().to_mdp()), "
+                         f"got {type(mdp).__name__}")
+
+
 class TabularMDP:
     """A deterministic MDP given by tables.
 
@@ -39,7 +66,7 @@ class TabularMDP:
     """
 
     def __init__(self, next_state, reward, terminal=None, start=None) -> None:
-        next_state = np.asarray(next_state)
+        next_state = as_array(next_state, "next_state")
         if next_state.ndim != 2 or next_state.size == 0:
             raise ValueError(f"next_state must be a non-empty 2-D array (S, A), got shape "
                              f"{next_state.shape}")
@@ -50,7 +77,7 @@ class TabularMDP:
         if next_state.min() < 0 or next_state.max() >= n_states:
             raise ValueError(f"next_state entries must be state indices in [0, {n_states}), got "
                              f"values from {next_state.min()} to {next_state.max()}")
-        reward = np.asarray(reward, dtype=np.float64)
+        reward = as_array(reward, "reward", np.float64)
         if reward.shape != next_state.shape:
             raise ValueError(f"reward must have the shape of next_state {next_state.shape}, got "
                              f"{reward.shape}")
@@ -58,7 +85,7 @@ class TabularMDP:
             raise ValueError("reward must be finite everywhere")
         if terminal is None:
             terminal = np.zeros(n_states, dtype=bool)
-        terminal = np.asarray(terminal)
+        terminal = as_array(terminal, "terminal")
         if terminal.shape != (n_states,) or terminal.dtype != bool:
             raise ValueError(f"terminal must be a bool array of shape ({n_states},), got "
                              f"{terminal.dtype} array of shape {terminal.shape}")
@@ -66,7 +93,7 @@ class TabularMDP:
             if terminal.all():
                 raise ValueError("terminal must leave a non-terminal state to start from")
             start = (~terminal) / np.sum(~terminal)  # uniform over non-terminal states  (S,)
-        start = np.asarray(start, dtype=np.float64)
+        start = as_array(start, "start", np.float64)
         if start.shape != (n_states,):
             raise ValueError(f"start must have shape ({n_states},), got {start.shape}")
         start = check_distribution(start, "start")

@@ -19,12 +19,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from a3c_lib.mdp import TabularMDP
+from a3c_lib.mdp import TabularMDP, as_array, check_mdp
 from a3c_lib.values import advantages, check_gamma, objective, policy_evaluation, state_distribution
 
 
 def _check_theta(theta: np.ndarray, mdp: TabularMDP | None = None) -> np.ndarray:
-    theta = np.asarray(theta, dtype=np.float64)
+    theta = as_array(theta, "theta", np.float64)
+    if mdp is not None:
+        check_mdp(mdp)
     if theta.ndim != 2 or theta.size == 0 or not np.all(np.isfinite(theta)):
         raise ValueError(f"theta must be a finite 2-D array of logits (S, A), "
                          f"got shape {theta.shape}")

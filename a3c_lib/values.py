@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from a3c_lib.mdp import TabularMDP
+from a3c_lib.mdp import TabularMDP, as_array, check_mdp
 
 
 def check_gamma(gamma: float) -> float:
@@ -37,7 +37,8 @@ def check_policy(mdp: TabularMDP, policy: np.ndarray, atol: float = 1e-8) -> np.
     >>> check_policy(TabularMDP([[0, 0]], [[1.0, 0.0]]), [[0.5, 0.5]])
     array([[0.5, 0.5]])
     """
-    pi = np.asarray(policy, dtype=np.float64)
+    check_mdp(mdp)
+    pi = as_array(policy, "policy", np.float64)
     if pi.shape != (mdp.n_states, mdp.n_actions):
         raise ValueError(f"policy must have shape (S, A) = {(mdp.n_states, mdp.n_actions)}, "
                          f"got {pi.shape}")
@@ -130,7 +131,8 @@ def action_values(mdp: TabularMDP, v: np.ndarray, gamma: float) -> np.ndarray:
     array([[2. , 1.5],
            [1. , 1. ]])
     """
-    gamma, v = check_gamma(gamma), np.asarray(v, dtype=np.float64)
+    check_mdp(mdp)
+    gamma, v = check_gamma(gamma), as_array(v, "v", np.float64)
     if v.shape != (mdp.n_states,):
         raise ValueError(f"v must have shape ({mdp.n_states},), got {v.shape}")
     return mdp.reward + gamma * v[mdp.next_state]  # (S, A)

@@ -174,3 +174,29 @@ def test_metrics_log_bad_cap(max_rows, message):
     with pytest.raises(ValueError) as info:
         MetricsLog(max_rows=max_rows)
     assert str(info.value) == message
+
+
+# --- the tabular API: ragged arrays and wrong objects name the argument -----------------------
+
+def test_ragged_policy_names_the_argument():
+    from a3c_lib.mdp import GridWorld
+    from a3c_lib.values import policy_evaluation
+
+    with pytest.raises(ValueError, match="policy must be a rectangular numeric array"):
+        policy_evaluation(GridWorld().to_mdp(), [[1.0], [0.5, 0.5]], 0.9)
+
+
+def test_ragged_next_state_names_the_argument():
+    from a3c_lib.mdp import TabularMDP
+
+    with pytest.raises(ValueError, match="next_state must be a rectangular numeric array"):
+        TabularMDP(next_state=[[0, 1], [1]], reward=[[0.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("fn", ["policy_evaluation", "exact_policy_gradient"])
+def test_not_an_mdp_names_the_argument(fn):
+    from a3c_lib import policy_gradient, values
+
+    func = getattr(values, fn, None) or getattr(policy_gradient, fn)
+    with pytest.raises(ValueError, match="mdp must be a TabularMDP"):
+        func("mdp", [[0.5, 0.5]], 0.9)
