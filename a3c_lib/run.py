@@ -192,9 +192,16 @@ class TrainingRun:
             if p.exitcode is not None and self._status.get(i) not in ("done", "error"):
                 self._drain(timeout=0.2)  # its last words may still be in the pipe
                 if self._status.get(i) not in ("done", "error"):
+                    # A worker that never said "ready" died while importing: in a script run
+                    # without an `if __name__ == "__main__":` guard, the spawned worker re-runs
+                    # the script's top level, which tries to start training again and fails.
+                    why = ("(killed? out of memory?)" if i in self._status else
+                           "before it started (running a script? put the training call under "
+                           "`if __name__ == \"__main__\":`, because workers are spawned and "
+                           "re-import your script)")
                     self._status[i] = "error"
                     self._fail(f"worker {i} failed:\nits process exited with code {p.exitcode} "
-                               "without reporting an error (killed? out of memory?)")
+                               f"without reporting an error {why}")
 
     def _fail(self, message: str) -> None:
         if self.error is None:

@@ -284,3 +284,17 @@ def test_cli_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path):
     s = resumed.summary
     assert s["global_steps"] == ck.step + 500 and s["updates"] == ck.updates + 50
     assert not np.array_equal(resumed.theta, ck.theta)
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_message_not_a_hang(tmp_path):
+    """Spawned workers re-import the user's script; without the guard they die while starting."""
+    script = tmp_path / "no_guard.py"
+    script.write_text(textwrap.dedent("""
+        from a3c_lib.config import TrainConfig
+        from a3c_lib.training import train
+        train(TrainConfig(max_steps=5000, target_return=None))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=50, cwd=tmp_path)
+    assert done.returncode != 0
+    assert 'put the training call under `if __name__ == "__main__":`' in done.stderr
