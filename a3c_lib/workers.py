@@ -106,7 +106,7 @@ def _loop(args: WorkerArgs, shared: SharedState, collector: RolloutCollector, lo
     theta_local = np.empty(spec.n_params)  # θ' (P,)
     scratch = np.empty(spec.n_params)  # work array of the RMSProp update
     episode_rows, update_rows = [], []
-    n_updates, steps_per_second = 0, 0.0
+    n_updates, seconds_per_update = 0, 0.0
     last_flush = last_update = time.monotonic()
     while not stop.is_set() and os.getppid() == args.parent_pid:
         with lock:  # θ' ← θ
@@ -138,8 +138,11 @@ def _loop(args: WorkerArgs, shared: SharedState, collector: RolloutCollector, lo
             step = int(shared.counters[STEP])
         n_updates += 1
         now = time.monotonic()
-        rate = t_max * n / max(now - last_update, 1e-9)
-        steps_per_second = rate if n_updates == 1 else 0.9 * steps_per_second + 0.1 * rate
+        # average the TIME per update, not the rates: a mean of instantaneous rates overstates
+        # the speed whenever a few updates are fast and others slow (a busy machine)
+        dt = now - last_update
+        seconds_per_update = dt if n_updates == 1 else 0.9 * seconds_per_update + 0.1 * dt
+        steps_per_second = t_max * n / max(seconds_per_update, 1e-9)
         last_update, elapsed = now, now - args.t0
         for e in episodes:  # global step at the end of the episode, to within one rollout
             episode_rows.append((wid, step0 + (e.t + 1) * n, elapsed, e.ret, e.length))
