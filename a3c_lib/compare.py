@@ -73,14 +73,28 @@ def learning_curves(runs: Mapping[str, MetricsLog | str | Path], window: int = 1
         mean = running_mean(e[:, 2], window)  # (E,)
         ax_steps.plot(e[:, 0], mean, label=label)
         ax_time.plot(e[:, 1], mean, label=label)
+    style_return_axes(ax_steps, ax_time, window)
+    return fig
+
+
+def style_return_axes(ax_steps, ax_time, window: int, target: float | None = None,
+                      steps_title: str = "sample efficiency") -> None:
+    """Label the pair of plots "mean return vs env steps" and "vs seconds" the same way everywhere.
+
+    >>> fig = Figure(); a, b = fig.subplots(1, 2); style_return_axes(a, b, 100, target=475)
+    >>> a.get_xlabel(), b.get_title()
+    ('global env steps', 'speed')
+    """
     for ax, xlabel in ((ax_steps, "global env steps"), (ax_time, "seconds (wall clock)")):
+        if target is not None:
+            ax.axhline(target, color="gray", ls=":", lw=1)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"mean return (last {window})")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    ax_steps.set_title("sample efficiency")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    ax_steps.set_title(steps_title)
     ax_time.set_title("speed")
-    return fig
 
 
 def update_timeline(log: MetricsLog, window: float | None = None) -> Figure:

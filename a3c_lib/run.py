@@ -195,10 +195,11 @@ class TrainingRun:
                     # A worker that never said "ready" died while importing: in a script run
                     # without an `if __name__ == "__main__":` guard, the spawned worker re-runs
                     # the script's top level, which tries to start training again and fails.
-                    why = ("(killed? out of memory?)" if i in self._status else
-                           "before it started (running a script? put the training call under "
-                           "`if __name__ == \"__main__\":`, because workers are spawned and "
-                           "re-import your script)")
+                    why = "(killed? out of memory?)"
+                    if i not in self._status and p.exitcode == 1:  # an exception at start-up
+                        why = ("before it started (running a script? put the training call "
+                               "under `if __name__ == \"__main__\":`, because workers are "
+                               "spawned and re-import your script)")
                     self._status[i] = "error"
                     self._fail(f"worker {i} failed:\nits process exited with code {p.exitcode} "
                                f"without reporting an error {why}")

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
+from a3c_lib.compare import style_return_axes
 from a3c_lib.live_plot import running_mean
 
 
@@ -90,14 +91,8 @@ def seed_curves(experiments: Mapping[str, object], window: int = 100) -> Figure:
             kw = dict(color=f"C{i}", alpha=0.8, lw=1.2, label=label if j == 0 else None)
             ax_steps.plot(e[:, 0], mean, **kw)
             ax_time.plot(e[:, 1], mean, **kw)
-    for ax, xlabel in ((ax_steps, "global env steps"), (ax_time, "seconds (wall clock)")):
-        ax.axhline(475, color="gray", ls=":", lw=1)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"mean return (last {window})")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    ax_steps.set_title("sample efficiency (one line per seed)")
-    ax_time.set_title("speed")
+    style_return_axes(ax_steps, ax_time, window, target=475,
+                      steps_title="sample efficiency (one line per seed)")
     return fig
 
 

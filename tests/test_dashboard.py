@@ -6,8 +6,8 @@ import math
 import time
 
 import numpy as np
-import psutil
 import pytest
+from process_helpers import spawned_children
 
 from a3c_lib.compare import (
     find_cached_runs,
@@ -21,20 +21,6 @@ from a3c_lib.dashboard import LIVE_PLOT_CLASS, TrainingDashboard
 from a3c_lib.live_plot import running_mean, training_figure, worker_rates
 from a3c_lib.metrics import EpisodeRow, MetricsLog, UpdateRow
 from a3c_lib.plots import PNG_MAGIC
-
-
-def _worker_children() -> list[psutil.Process]:
-    """Live child processes, except multiprocessing's resource tracker (it lives until exit)."""
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(
-                p.cmdline()
-            ):
-                out.append(p)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def _wait_for(condition, timeout: float) -> bool:
@@ -105,7 +91,7 @@ def test_live_run_draws_refuses_a_second_train_changes_lr_and_stops_fast():
     assert stop_seconds < 5.0, f"Stop took {stop_seconds:.1f} s"
     assert dash.status.value.startswith("stopped after ") and "steps" in dash.status.value
     assert not dash.running
-    assert _wait_for(lambda: not _worker_children(), timeout=5), _worker_children()
+    assert _wait_for(lambda: not spawned_children(), timeout=5), spawned_children()
 
 
 @pytest.mark.timeout(120)
@@ -197,7 +183,7 @@ def test_a_failing_worker_is_shown_as_an_error_status(monkeypatch):
     result = dash.wait(timeout=60)
     assert result is not None and result.summary["stopped_by"] == "error"
     assert dash.status.value.startswith("error: ")
-    assert _wait_for(lambda: not _worker_children(), timeout=5)
+    assert _wait_for(lambda: not spawned_children(), timeout=5)
 
 
 def test_worker_rates_recover_each_workers_speed():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from process_helpers import spawned_children
 
 from a3c_lib import training
 from a3c_lib.checkpoint import load_checkpoint, save_checkpoint
@@ -45,17 +46,6 @@ def our_names(run) -> set[str]:
                   if type(v).__name__ == "SemLock" and getattr(v, "name", None)}
     assert len(found) >= 5 and found <= shm_names()  # the walk found them: they exist now
     return found
-
-
-def spawned_children() -> list[psutil.Process]:
-    out = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.is_running() and "spawn_main" in " ".join(p.cmdline()):
-                out.append(p)
-        except psutil.Error:
-            pass
-    return out
 
 
 class Leaks:

@@ -12,6 +12,7 @@ import time
 import numpy as np
 import psutil
 import pytest
+from process_helpers import spawned_children
 
 from a3c_lib import mlp, training
 from a3c_lib.checkpoint import load_checkpoint, save_checkpoint
@@ -21,21 +22,8 @@ pytestmark = pytest.mark.timeout(90)
 SMALL = dict(hidden=(16,), target_return=None)
 
 
-def worker_processes():
-    """Our live spawned children (the multiprocessing resource tracker is not a worker)."""
-    kids = psutil.Process().children(recursive=True)
-    return [p for p in kids if p.is_running() and "spawn_main" in " ".join(_cmdline(p))]
-
-
-def _cmdline(p):
-    try:
-        return p.cmdline()
-    except psutil.Error:
-        return []
-
-
 def assert_clean(threads_before):
-    assert worker_processes() == []
+    assert spawned_children() == []
     extra = [t.name for t in threading.enumerate() if t not in threads_before]
     assert extra == []
 
