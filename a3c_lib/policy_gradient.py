@@ -19,11 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from a3c_lib import mlp
 from a3c_lib.mdp import TabularMDP, as_array, check_mdp
 from a3c_lib.values import advantages, check_gamma, objective, policy_evaluation, state_distribution
 
 
-def _check_theta(theta: np.ndarray, mdp: TabularMDP | None = None) -> np.ndarray:
+def check_theta(theta: np.ndarray, mdp: TabularMDP | None = None) -> np.ndarray:
     theta = as_array(theta, "theta", np.float64)
     if mdp is not None:
         check_mdp(mdp)
@@ -42,9 +43,7 @@ def log_softmax(theta: np.ndarray) -> np.ndarray:
     >>> np.exp(log_softmax(np.array([[0.0, 1000.0]])))
     array([[0., 1.]])
     """
-    theta = _check_theta(theta)
-    z = theta - theta.max(axis=1, keepdims=True)  # shift by the row max: exp never overflows
-    return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))  # (S, A)
+    return mlp.log_softmax(check_theta(theta))  # row-wise, max subtracted first  (S, A)
 
 
 def softmax_policy(theta: np.ndarray) -> np.ndarray:
@@ -64,7 +63,7 @@ def grad_log_pi(theta: np.ndarray, s: int, a: int) -> np.ndarray:
     array([[ 0. ,  0. ],
            [ 0.5, -0.5]])
     """
-    theta = _check_theta(theta)
+    theta = check_theta(theta)
     if not (0 <= s < theta.shape[0] and 0 <= a < theta.shape[1]):
         raise ValueError(f"(s, a) must index theta of shape {theta.shape}, got {(s, a)}")
     grad = np.zeros_like(theta)  # (S, A)
@@ -80,7 +79,7 @@ def exact_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float) -> n
     >>> exact_policy_gradient(mdp, np.zeros((1, 2)), gamma=0.5)   # push π(0|s) up
     array([[ 0.5, -0.5]])
     """
-    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    theta, gamma = check_theta(theta, mdp), check_gamma(gamma)
     pi = softmax_policy(theta)  # (S, A)
     d = state_distribution(mdp, pi, gamma) / (1.0 - gamma)  # unnormalised d^π(s)  (S,)
     advantage = advantages(mdp, pi, gamma)  # (S, A)
@@ -100,7 +99,7 @@ def finite_difference_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float,
     >>> np.round(finite_difference_gradient(mdp, np.zeros((1, 2)), gamma=0.5), 6)
     array([[ 0.5, -0.5]])
     """
-    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    theta, gamma = check_theta(theta, mdp), check_gamma(gamma)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
     grad = np.zeros_like(theta)  # (S, A)
@@ -151,6 +150,24 @@ def sample_episodes(mdp: TabularMDP, pi: np.ndarray, n_episodes: int,
     return Episodes(*(np.stack(column) for column in zip(*steps, strict=True)))  # each (T, n)
 
 
+def baseline_values(mdp: TabularMDP, pi: np.ndarray, gamma: float, baseline) -> np.ndarray:
+    """b(s) for every state, shape (S,), from ``baseline``: None (0), "value" (exact V^π) or (S,).
+
+    >>> from a3c_lib.mdp import TabularMDP
+    >>> baseline_values(TabularMDP([[0, 0]], [[1.0, 1.0]]), np.array([[0.5, 0.5]]), 0.5, "value")
+    array([2.])
+    """
+    if baseline is None:
+        return np.zeros(mdp.n_states)
+    if isinstance(baseline, str) and baseline == "value":
+        return policy_evaluation(mdp, pi, gamma)  # (S,)
+    b = np.asarray(baseline if not isinstance(baseline, str) else np.nan, dtype=np.float64)
+    if b.shape != (mdp.n_states,):
+        raise ValueError(f"baseline must be None, 'value' or an array of shape "
+                         f"({mdp.n_states},), got {baseline!r}")
+    return b
+
+
 def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_episodes: int,
                             rng: np.random.Generator | int | None = None,
                             baseline: str | np.ndarray | None = None, max_steps: int | None = None,
@@ -171,17 +188,9 @@ def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_
     >>> np.round(g, 1)   # exact: [[0.5, -0.5]]
     array([[ 0.5, -0.5]])
     """
-    theta, gamma = _check_theta(theta, mdp), check_gamma(gamma)
+    theta, gamma = check_theta(theta, mdp), check_gamma(gamma)
     pi = softmax_policy(theta)  # (S, A)
-    if baseline is None:
-        b = np.zeros(mdp.n_states)
-    elif isinstance(baseline, str) and baseline == "value":
-        b = policy_evaluation(mdp, pi, gamma)  # (S,)
-    else:
-        b = np.asarray(baseline if not isinstance(baseline, str) else np.nan, dtype=np.float64)
-        if b.shape != (mdp.n_states,):
-            raise ValueError(f"baseline must be None, 'value' or an array of shape "
-                             f"({mdp.n_states},), got {baseline!r}")
+    b = baseline_values(mdp, pi, gamma, baseline)  # (S,)
     if max_steps is None:
         max_steps = 1 if gamma == 0 else int(np.ceil(np.log(1e-12) / np.log(gamma)))
     ep = sample_episodes(mdp, pi, n_episodes, rng, max_steps)  # arrays (T, n)
@@ -217,7 +226,7 @@ def gradient_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float
     >>> path.thetas.shape, bool(np.all(np.diff(path.objectives) > 0))
     ((4, 1, 2), True)
     """
-    theta = _check_theta(theta0, mdp)
+    theta = check_theta(theta0, mdp)
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
     if not (isinstance(steps, (int, np.integer)) and steps >= 0):

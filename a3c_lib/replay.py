@@ -24,7 +24,8 @@ import numpy as np
 from a3c_lib.mdp import TabularMDP
 from a3c_lib.policy_gradient import (
     Episodes,
-    _check_theta,
+    baseline_values,
+    check_theta,
     exact_policy_gradient,
     sample_episodes,
     softmax_policy,
@@ -38,18 +39,6 @@ from a3c_lib.values import (
 )
 
 IMPORTANCE = ("none", "action", "full")  # "full" only for sampled estimates (its mean is ∇J)
-
-
-def _baseline(mdp: TabularMDP, pi: np.ndarray, gamma: float, baseline) -> np.ndarray:
-    if baseline is None:
-        return np.zeros(mdp.n_states)
-    if isinstance(baseline, str) and baseline == "value":
-        return policy_evaluation(mdp, pi, gamma)  # the CURRENT critic V^{π_θ}  (S,)
-    b = np.asarray(baseline if not isinstance(baseline, str) else np.nan, dtype=np.float64)
-    if b.shape != (mdp.n_states,):
-        raise ValueError(f"baseline must be None, 'value' or an array of shape "
-                         f"({mdp.n_states},), got {baseline!r}")
-    return b
 
 
 def _check_importance(importance: str, allowed: tuple[str, ...]) -> None:
@@ -69,13 +58,13 @@ def expected_replay_gradient(mdp: TabularMDP, theta: np.ndarray, theta_old: np.n
     ...                  exact_policy_gradient(mdp, theta, 0.9), atol=1e-12))
     True
     """
-    theta, theta_old = _check_theta(theta, mdp), _check_theta(theta_old, mdp)
+    theta, theta_old = check_theta(theta, mdp), check_theta(theta_old, mdp)
     gamma = check_gamma(gamma)
     _check_importance(importance, IMPORTANCE[:2])
     pi, mu = softmax_policy(theta), softmax_policy(theta_old)  # (S, A) each
     d_mu = state_distribution(mdp, mu, gamma) / (1.0 - gamma)  # unnormalised d^μ(s)  (S,)
     q_mu = action_values(mdp, policy_evaluation(mdp, mu, gamma), gamma)  # E[G_t|s,a] = Q^μ (S, A)
-    b = _baseline(mdp, pi, gamma, baseline)  # (S,)
+    b = baseline_values(mdp, pi, gamma, baseline)  # (S,)
     freq = mu if importance == "none" else pi  # ρ_t turns μ(a|s) into π_θ(a|s)  (S, A)
     w = d_mu[:, None] * freq * (q_mu - b[:, None])  # weight of each ∇log π(a|s)  (S, A)
     # Σ_a w[s, a] (e_a − π(·|s)) in row s: ∇log π of a tabular softmax (notebook 04)
@@ -96,11 +85,11 @@ def replay_gradient_samples(mdp: TabularMDP, theta: np.ndarray, episodes: Episod
     >>> replay_gradient_samples(mdp, np.zeros((1, 2)), ep, np.zeros((1, 2)), 0.5).shape
     (5, 1, 2)
     """
-    theta, theta_old = _check_theta(theta, mdp), _check_theta(theta_old, mdp)
+    theta, theta_old = check_theta(theta, mdp), check_theta(theta_old, mdp)
     gamma = check_gamma(gamma)
     _check_importance(importance, IMPORTANCE)
     pi, mu = softmax_policy(theta), softmax_policy(theta_old)  # (S, A) each
-    b = _baseline(mdp, pi, gamma, baseline)  # (S,)
+    b = baseline_values(mdp, pi, gamma, baseline)  # (S,)
     s, a, r, alive = episodes  # (T, n) each
     ratio = np.where(alive, pi[s, a] / mu[s, a], 1.0)  # ρ_t  (T, n)
     w_cum = np.cumprod(ratio, axis=0) if importance == "full" else np.ones_like(ratio)  # W_t
@@ -190,7 +179,7 @@ def replay_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float, 
     >>> bool(np.all(np.diff(j) > 0))
     True
     """
-    theta = _check_theta(theta0, mdp)
+    theta = check_theta(theta0, mdp)
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
     for name, value in (("updates", updates), ("memory_size", memory_size)):
