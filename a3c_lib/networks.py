@@ -122,6 +122,27 @@ def get_flat_weights(model: keras.Model, spec: MLPSpec | None = None) -> np.ndar
     return theta
 
 
+def flat_gradients(model: keras.Model, grads) -> np.ndarray:
+    """Tape gradients (one per ``model.trainable_variables``) laid out like mlp.py's theta, (P,).
+
+    Matched by variable path (``trunk_0/kernel`` …), not by position. Any list of per-variable
+    arrays works; the variables' own values give back :func:`get_flat_weights`:
+
+    >>> model = build_actor_critic(3, 2, hidden=(4,))
+    >>> values = [v.numpy() for v in model.trainable_variables]
+    >>> bool(np.array_equal(flat_gradients(model, values), get_flat_weights(model)))
+    True
+    """
+    spec = spec_of(model)
+    by_path = {v.path: np.asarray(g) for v, g in zip(model.trainable_variables, grads, strict=True)}
+    flat = np.zeros(spec.n_params)  # (P,)
+    params = unflatten(spec, flat)
+    for layer_name, w, b in _layer_pairs(spec):
+        params[w][...] = by_path[f"{layer_name}/kernel"]  # (n_in, n_out)
+        params[b][...] = by_path[f"{layer_name}/bias"]  # (n_out,)
+    return flat
+
+
 def save_weights(model: keras.Model, path: str | Path) -> Path:
     """Save the model's weights to HDF5; Keras 3 requires the name to end in ``.weights.h5``.
 

@@ -13,6 +13,7 @@ from a3c_lib.losses import (
 from a3c_lib.mlp import MLPSpec, forward, init_theta, loss_and_grad, softmax
 from a3c_lib.networks import (
     build_actor_critic,
+    flat_gradients,
     get_flat_weights,
     save_weights,
     set_flat_weights,
@@ -39,15 +40,8 @@ def model_for(spec, theta, dtype="float64"):
 
 def flat_tape_gradient(model, grads, spec):
     """Tape gradients (one per trainable variable) laid out like mlp.py's theta."""
-    by_path = {v.path: np.asarray(g) for v, g in zip(model.trainable_variables, grads, strict=True)}
-    layer_of = {f"W{i}": f"trunk_{i}" for i in range(len(spec.hidden))}
-    layer_of.update({f"b{i}": f"trunk_{i}" for i in range(len(spec.hidden))})
-    layer_of.update(W_pi="policy_logits", b_pi="policy_logits", W_v="value", b_v="value")
-    parts = []
-    for name, _ in spec.shapes():
-        kind = "kernel" if name.startswith("W") else "bias"
-        parts.append(by_path[f"{layer_of[name]}/{kind}"].ravel())
-    return np.concatenate(parts)  # (P,)
+    assert spec_of(model) == spec
+    return flat_gradients(model, grads)  # (P,)
 
 
 @pytest.mark.parametrize("spec", [MLPSpec(4, 2), MLPSpec(3, 5, hidden=(7,))])
