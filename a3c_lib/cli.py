@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from a3c_lib.config import FIELD_DOCS, TrainConfig
+from a3c_lib.engine.config import FIELD_DOCS, TrainConfig
 
 
 class Command:
@@ -119,7 +119,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from a3c_lib import training  # imported here: `--help` stays instant
+    from a3c_lib.engine import training  # imported here: `--help` stays instant
 
     with warnings.catch_warnings(record=True) as caught:  # e.g. more workers than CPUs
         warnings.simplefilter("always")
@@ -149,7 +149,9 @@ def _run_train(args: argparse.Namespace) -> int:
     if not args.no_keras and not interrupted and not run.error:
         # TensorFlow's start-up chatter (CUDA probing) is noise in a terminal
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        result.save(out, keras=True)
+        from a3c_lib.keras import networks  # TensorFlow: only now, after the workers are done
+
+        networks.save_theta(result.theta, result.spec, Path(out) / "model.weights.h5")
     s = result.summary
     if interrupted:
         print(f"interrupted: training stopped after {s['global_steps']} steps; partial results "
@@ -173,7 +175,7 @@ register_command("train", "train an agent (a3c, a2c or ac)", _add_train_argument
 
 
 #: Modules that register their own subcommands when imported (missing ones are skipped).
-COMMAND_MODULES = ["a3c_lib.reproduce"]
+COMMAND_MODULES = ["a3c_lib.experiments.reproduce"]
 
 
 def _import_command_modules() -> None:

@@ -16,13 +16,11 @@ trap cells are terminal. It is deterministic, like the environments of the cours
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 
-if TYPE_CHECKING:
-    from a3c_lib.mdp import TabularMDP
+from a3c_lib.mdp import TabularMDP
 
 Cell = tuple[int, int]
 ACTIONS = ("up", "right", "down", "left")
@@ -121,8 +119,6 @@ class GridWorld:
         >>> float(mdp.reward[3, 1]), float(mdp.reward[6, 1]), float(mdp.reward[12, 0])
         (1.0, -1.0, -0.04)
         """
-        from a3c_lib.mdp import TabularMDP  # here, not at the top: mdp re-exports GridWorld
-
         cells = self.free_cells
         index = {cell: s for s, cell in enumerate(cells)}
         next_state = np.empty((len(cells), 4), dtype=np.int64)  # (S, A)

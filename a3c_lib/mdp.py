@@ -8,8 +8,8 @@ Terminal states end the episode. We store them as absorbing states — every act
 pays 0 — so their value is V = 0 and the linear algebra in :mod:`a3c_lib.values` needs no special
 case. Whatever the caller passes in the rows of terminal states is replaced by that convention.
 
-The :class:`GridWorld` of notebooks 00 and 02 lives in :mod:`a3c_lib.gridworld` and is re-exported
-here; ``GridWorld().to_mdp()`` builds a :class:`TabularMDP`.
+The :class:`~a3c_lib.gridworld.GridWorld` of notebooks 00 and 02 lives in :mod:`a3c_lib.gridworld`;
+``GridWorld().to_mdp()`` builds a :class:`TabularMDP`.
 """
 
 from __future__ import annotations
@@ -151,6 +151,4 @@ def random_mdp(n_states: int, n_actions: int, rng: np.random.Generator | int | N
     return TabularMDP(next_state, reward, terminal, start)
 
 
-from a3c_lib.gridworld import GridWorld  # noqa: E402  (re-export; gridworld imports us lazily)
-
-__all__ = ["TabularMDP", "random_mdp", "GridWorld"]
+__all__ = ["TabularMDP", "random_mdp"]

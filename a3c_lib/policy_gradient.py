@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from a3c_lib import mlp
 from a3c_lib.mdp import TabularMDP, as_array, check_mdp
+from a3c_lib.nn import mlp
 from a3c_lib.values import advantages, check_gamma, objective, policy_evaluation, state_distribution
 
 

@@ -52,7 +52,7 @@ def expected_replay_gradient(mdp: TabularMDP, theta: np.ndarray, theta_old: np.n
 
     With ``theta_old = theta`` it is the exact ∇J (the policy gradient theorem):
 
-    >>> from a3c_lib.mdp import GridWorld
+    >>> from a3c_lib.gridworld import GridWorld
     >>> mdp, theta = GridWorld().to_mdp(), np.zeros((17, 4))
     >>> bool(np.allclose(expected_replay_gradient(mdp, theta, theta, 0.9),
     ...                  exact_policy_gradient(mdp, theta, 0.9), atol=1e-12))
@@ -131,7 +131,7 @@ def gradient_drift(mdp: TabularMDP, thetas: np.ndarray, k: int, ages, gamma: flo
                    baseline="value", importance: str = "none") -> Drift:
     """Exact cosine and bias of replaying samples of θ_{k−age} to update θ_k (``thetas[k]``).
 
-    >>> from a3c_lib.mdp import GridWorld
+    >>> from a3c_lib.gridworld import GridWorld
     >>> mdp = GridWorld().to_mdp()
     >>> thetas = 0.1 * np.arange(3)[:, None, None] * np.ones((3, 17, 4))   # all uniform π
     >>> gradient_drift(mdp, thetas, k=2, ages=[0, 2], gamma=0.9).cosine
@@ -173,7 +173,7 @@ def replay_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float, 
     instead, one fixed memory made by μ and never refreshed — pre-training on an old run's data.
     Returns J(π_θk) for k = 0 … updates.
 
-    >>> from a3c_lib.mdp import GridWorld
+    >>> from a3c_lib.gridworld import GridWorld
     >>> j = replay_ascent(GridWorld().to_mdp(), np.zeros((17, 4)), 0.9, lr=10.0, updates=3,
     ...                   memory_size=1)
     >>> bool(np.all(np.diff(j) > 0))

@@ -13,8 +13,8 @@ import statistics
 
 from machine import print_machine
 
-from a3c_lib.config import TrainConfig
-from a3c_lib.training import train
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.training import train
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ step budget it never reaches, samples the resident memory (RSS) of the parent an
 worker process every ``--interval`` seconds, and prints a table, then start/end/max RSS and the
 slope of each over the second half of the run.
 
-What may grow, by design: the parent's :class:`~a3c_lib.metrics.MetricsLog` holds at most
+What may grow, by design: the parent's :class:`~a3c_lib.engine.metrics.MetricsLog` holds at most
 ``MAX_ROWS`` rows per kind (~300 B per update row, ~200 B per episode row: <= ~35 MB in all)
 and thins itself beyond that, so it grows during the first minute or so (~1000 update rows/s)
 and then stays flat. The workers allocate nothing per update.
@@ -28,8 +28,8 @@ import numpy as np
 import psutil
 from machine import print_machine
 
-from a3c_lib import metrics, training
-from a3c_lib.config import TrainConfig
+from a3c_lib.engine import metrics, training
+from a3c_lib.engine.config import TrainConfig
 
 MB = 1024 * 1024
 

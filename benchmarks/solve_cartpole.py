@@ -1,6 +1,6 @@
 """How fast does the DEFAULT TrainConfig solve CartPole-v1? (the issue's performance target)
 
-Runs the CLI's trainer (``a3c_lib.training.train``) with ``TrainConfig(seed=s)`` for 5 seeds and
+Runs the CLI's trainer (``engine.training.train``) with ``TrainConfig(seed=s)`` for 5 seeds and
 prints, per seed and as the median, the env steps and the wall seconds from the ``train()`` call
 (imports excluded; worker start-up included) until the mean return of the last 100 training
 episodes reaches 475. Target on a 2-core machine: 5/5 solved, median <= 6 s and <= 250k steps.
@@ -16,8 +16,8 @@ import time
 
 from machine import print_machine
 
-from a3c_lib.config import TrainConfig
-from a3c_lib.training import train
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.training import train
 
 
 def main() -> None:

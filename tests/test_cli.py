@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from a3c_lib import cli
-from a3c_lib.config import TrainConfig
+from a3c_lib.engine.config import TrainConfig
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[1]

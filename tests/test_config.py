@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from a3c_lib.config import FIELD_DOCS, TrainConfig, validate_env
+from a3c_lib.engine.config import FIELD_DOCS, TrainConfig, validate_env
 
 BAD = [
     ("algo", "dqn", "algo must be one of a3c, a2c, ac, got 'dqn'"),

@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 from process_helpers import spawned_children
 
-from a3c_lib.compare import (
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.metrics import EpisodeRow, MetricsLog, UpdateRow
+from a3c_lib.viz.compare import (
     find_cached_runs,
     learning_curves,
     load_metrics_csv,
     update_timeline,
     updates_table,
 )
-from a3c_lib.config import TrainConfig
-from a3c_lib.dashboard import LIVE_PLOT_CLASS, TrainingDashboard
-from a3c_lib.live_plot import running_mean, training_figure, worker_rates
-from a3c_lib.metrics import EpisodeRow, MetricsLog, UpdateRow
-from a3c_lib.plots import PNG_MAGIC
+from a3c_lib.viz.dashboard import LIVE_PLOT_CLASS, TrainingDashboard
+from a3c_lib.viz.live_plot import running_mean, training_figure, worker_rates
+from a3c_lib.viz.plots import PNG_MAGIC
 
 
 def _wait_for(condition, timeout: float) -> bool:

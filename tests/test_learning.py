@@ -5,8 +5,8 @@ How FAST it learns is measured by benchmarks/solve_cartpole.py, never asserted h
 
 import pytest
 
-from a3c_lib import training
-from a3c_lib.config import TrainConfig
+from a3c_lib.engine import training
+from a3c_lib.engine.config import TrainConfig
 
 
 @pytest.mark.slow

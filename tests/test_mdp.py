@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from a3c_lib.mdp import GridWorld, TabularMDP, random_mdp
+from a3c_lib.gridworld import GridWorld
+from a3c_lib.mdp import TabularMDP, random_mdp
 
 NEXT = np.array([[1, 2], [2, 0], [0, 0]])  # (S=3, A=2)
 REWARD = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from a3c_lib.mlp import (
+from a3c_lib.nn.mlp import (
     MLPSpec,
     forward,
     init_theta,

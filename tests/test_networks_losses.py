@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from a3c_lib.losses import (
+from a3c_lib.keras.losses import (
     actor_critic_gradients,
     actor_critic_loss,
     keras_compile_loss_demo,
     loss_from_outputs,
 )
-from a3c_lib.mlp import MLPSpec, forward, init_theta, loss_and_grad, softmax
-from a3c_lib.networks import (
+from a3c_lib.keras.networks import (
     build_actor_critic,
     flat_gradients,
     get_flat_weights,
@@ -19,6 +18,7 @@ from a3c_lib.networks import (
     set_flat_weights,
     spec_of,
 )
+from a3c_lib.nn.mlp import MLPSpec, forward, init_theta, loss_and_grad, softmax
 
 THETA_NAME = {"kernel": "W", "bias": "b"}
 

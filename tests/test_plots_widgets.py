@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from a3c_lib.gridworld import GridWorld
-from a3c_lib.plots import (
+from a3c_lib.viz.plots import (
     PNG_MAGIC,
     convergence_plot,
     figure_to_png,
@@ -16,7 +16,7 @@ from a3c_lib.plots import (
     running_mean_plot,
     value_heatmap,
 )
-from a3c_lib.widgets import gamma_slider, live_image, lr_slider, samples_slider
+from a3c_lib.viz.widgets import gamma_slider, live_image, lr_slider, samples_slider
 
 
 def _arrows(fig: Figure):

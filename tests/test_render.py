@@ -6,8 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from a3c_lib import mlp
-from a3c_lib.render import (
+from a3c_lib.nn import mlp
+from a3c_lib.viz.render import (
     animate,
     compare_greedy_sampled,
     evaluate_policy,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from a3c_lib.mdp import GridWorld, random_mdp
+from a3c_lib.gridworld import GridWorld
+from a3c_lib.mdp import random_mdp
 from a3c_lib.policy_gradient import (
     exact_policy_gradient,
     gradient_ascent,

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from a3c_lib import mlp, reproduce
-from a3c_lib.metrics import EpisodeRow
-from a3c_lib.render import evaluate_policy
+from a3c_lib.engine.metrics import EpisodeRow
+from a3c_lib.experiments import reproduce
+from a3c_lib.nn import mlp
+from a3c_lib.viz.render import evaluate_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -148,7 +149,7 @@ def test_cached_trained_agent_numpy_equals_keras_and_balances():
     obs = np.random.default_rng(0).normal(size=(16, obs_dim))  # (16, 4)
     logits, v = mlp.forward(spec, theta, obs)  # (16, 2), (16,)
 
-    from a3c_lib import networks
+    from a3c_lib.keras import networks
 
     model = networks.build_actor_critic(obs_dim, n_actions, hidden)
     model.load_weights(str(run.weights.parent / "model.weights.h5"))

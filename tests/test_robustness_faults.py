@@ -20,9 +20,9 @@ import psutil
 import pytest
 from process_helpers import spawned_children
 
-from a3c_lib import training
-from a3c_lib.checkpoint import load_checkpoint, save_checkpoint
-from a3c_lib.config import TrainConfig
+from a3c_lib.engine import training
+from a3c_lib.engine.checkpoint import load_checkpoint, save_checkpoint
+from a3c_lib.engine.config import TrainConfig
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,7 +220,7 @@ def test_cli_worker_failure_prints_its_traceback_and_exits_1(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     import numpy as np
-    from a3c_lib.checkpoint import save_checkpoint
+    from a3c_lib.engine.checkpoint import save_checkpoint
     out, first = sys.argv[1], int(sys.argv[2])
     big = np.random.default_rng(first).normal(size=1_000_000)   # 8 MB per array
     i = first
@@ -280,8 +280,8 @@ def test_a_script_without_a_main_guard_gets_a_clear_message_not_a_hang(tmp_path)
     """Spawned workers re-import the user's script; without the guard they die while starting."""
     script = tmp_path / "no_guard.py"
     script.write_text(textwrap.dedent("""
-        from a3c_lib.config import TrainConfig
-        from a3c_lib.training import train
+        from a3c_lib.engine.config import TrainConfig
+        from a3c_lib.engine.training import train
         train(TrainConfig(max_steps=5000, target_return=None))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

@@ -17,9 +17,10 @@ import gymnasium
 import numpy as np
 import pytest
 
-from a3c_lib import cli, training
-from a3c_lib.config import MAX_WORKERS, TrainConfig, validate_env
-from a3c_lib.metrics import RECENT, EpisodeRow, MetricsLog, UpdateRow
+from a3c_lib import cli
+from a3c_lib.engine import training
+from a3c_lib.engine.config import MAX_WORKERS, TrainConfig, validate_env
+from a3c_lib.engine.metrics import RECENT, EpisodeRow, MetricsLog, UpdateRow
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def test_cli_more_workers_than_cpus_is_one_warning_line(tmp_path):
 
 # ---- widgets: the dashboard shows the engine's message in its status line ----------------------
 def test_dashboard_shows_refusals_in_its_status_line(capsys):
-    from a3c_lib.dashboard import TrainingDashboard
+    from a3c_lib.viz.dashboard import TrainingDashboard
 
     dash = TrainingDashboard(TrainConfig(hidden=(8,), target_return=None, max_steps=10**9))
     dash.gamma.max = 1.0
@@ -179,7 +180,7 @@ def test_metrics_log_bad_cap(max_rows, message):
 # --- the tabular API: ragged arrays and wrong objects name the argument -----------------------
 
 def test_ragged_policy_names_the_argument():
-    from a3c_lib.mdp import GridWorld
+    from a3c_lib.gridworld import GridWorld
     from a3c_lib.values import policy_evaluation
 
     with pytest.raises(ValueError, match="policy must be a rectangular numeric array"):

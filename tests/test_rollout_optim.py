@@ -4,11 +4,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from a3c_lib import mlp
-from a3c_lib.optim import clip_grad_norm, rmsprop_update
+from a3c_lib.engine.rollout import RolloutCollector
+from a3c_lib.engine.shared import STEP, SharedState
+from a3c_lib.nn import mlp
+from a3c_lib.nn.optim import clip_grad_norm, rmsprop_update
 from a3c_lib.returns import n_step_returns
-from a3c_lib.rollout import RolloutCollector
-from a3c_lib.shared import STEP, SharedState
 
 
 class CountEnv(gym.Env):

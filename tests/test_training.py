@@ -14,9 +14,10 @@ import psutil
 import pytest
 from process_helpers import spawned_children
 
-from a3c_lib import mlp, training
-from a3c_lib.checkpoint import load_checkpoint, save_checkpoint
-from a3c_lib.config import TrainConfig
+from a3c_lib.engine import training
+from a3c_lib.engine.checkpoint import load_checkpoint, save_checkpoint
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.nn import mlp
 
 pytestmark = pytest.mark.timeout(90)
 SMALL = dict(hidden=(16,), target_return=None)
@@ -147,7 +148,7 @@ def test_checkpoint_killed_mid_write_leaves_the_previous_one(tmp_path):
     save_checkpoint(tmp_path, np.zeros(10), np.zeros(10), step=1, updates=1, config={})
     script = textwrap.dedent(f"""
         import numpy as np
-        from a3c_lib.checkpoint import save_checkpoint
+        from a3c_lib.engine.checkpoint import save_checkpoint
         big = np.random.default_rng(0).normal(size=3_000_000)   # 24 MB per array
         i = 2
         while True:
@@ -193,8 +194,8 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
 def test_workers_exit_when_their_parent_is_killed():
     script = textwrap.dedent("""
         import time
-        from a3c_lib import training
-        from a3c_lib.config import TrainConfig
+        from a3c_lib.engine import training
+        from a3c_lib.engine.config import TrainConfig
         if __name__ == "__main__":
             run = training.start(TrainConfig(max_steps=10**9, hidden=(16,), target_return=None))
             while run.global_step < 500:

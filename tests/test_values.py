@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from a3c_lib.mdp import GridWorld, TabularMDP, random_mdp
+from a3c_lib.gridworld import GridWorld
+from a3c_lib.mdp import TabularMDP, random_mdp
 from a3c_lib.values import (
     action_values,
     advantages,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from a3c_lib.exercises._report import CheckResult, check_function
-from a3c_lib.mlp import MLPSpec, loss_and_grad, unflatten
+from a3c_lib.nn.mlp import MLPSpec, loss_and_grad, unflatten
 from a3c_lib.returns import n_step_returns
 
 
@@ -91,7 +91,7 @@ def check_n_step_return(n_step_return) -> CheckResult:
 
 
 def _library_d_logits(logits, actions, advantage):
-    """d policy_loss / d logits from the library's backprop (:func:`a3c_lib.mlp.loss_and_grad`).
+    """d policy_loss / d logits from the library's backprop (:func:`a3c_lib.nn.mlp.loss_and_grad`).
 
     A network with no hidden layer fed one-hot observations obs = I_B has logits_b = W_pi[b]
     (biases 0) and V = 0 (value head 0), so returns = advantage and d loss / d W_pi = d / d logits.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from a3c_lib.exercises._report import CheckResult, check_function
-from a3c_lib.mdp import GridWorld, random_mdp
+from a3c_lib.gridworld import GridWorld
+from a3c_lib.mdp import random_mdp
 from a3c_lib.values import action_values, policy_evaluation
 
 

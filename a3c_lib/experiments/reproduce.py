@@ -40,11 +40,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from a3c_lib import FAST_MODE
-from a3c_lib.config import TrainConfig
-from a3c_lib.metrics import EpisodeRow, MetricsLog
-from a3c_lib.results import versions
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.metrics import EpisodeRow, MetricsLog
+from a3c_lib.engine.results import load_theta, versions  # noqa: F401 (re-export)
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"  # the repo's committed data/
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the repo's committed data/
 TARGET, WINDOW = 475.0, 100  # CartPole-v1 "solved": mean return of the last 100 episodes >= 475
 BUDGET, FAST_BUDGET = 300_000, 3_000  # global env steps per run (normal / fast mode)
 
@@ -140,8 +140,8 @@ def run_experiment(name: str, out: str | Path, fast: bool = False,
 
     ``command`` is recorded in provenance.json (default: the equivalent CLI call).
     """
-    from a3c_lib import training
-    from a3c_lib.render import evaluate_policy
+    from a3c_lib.engine import training
+    from a3c_lib.viz.render import evaluate_policy
 
     experiment = _check_name(name)
     folder = Path(out) / name
@@ -173,12 +173,9 @@ def run_experiment(name: str, out: str | Path, fast: bool = False,
         np.savez(run_dir / "weights.npz", theta=result.theta, obs_dim=result.spec.obs_dim,
                  n_actions=result.spec.n_actions, hidden=np.array(result.spec.hidden))
         if experiment.keras:
-            from a3c_lib import networks  # TensorFlow, after the workers are done
+            from a3c_lib.keras import networks  # TensorFlow, after the workers are done
 
-            model = networks.build_actor_critic(result.spec.obs_dim, result.spec.n_actions,
-                                                result.spec.hidden)
-            networks.set_flat_weights(model, result.theta)
-            networks.save_weights(model, run_dir / "model.weights.h5")
+            networks.save_theta(result.theta, result.spec, run_dir / "model.weights.h5")
         runs[run_id] = {"seed": config.seed, "config": config.to_dict()}
         print(f"{name}/{run_id}: solved={summary['solved']} at step {summary['solve_steps']} "
               f"({summary['solve_seconds']} s); {summary['global_steps']:,} steps, "
@@ -256,13 +253,6 @@ def read_episodes_csv(path: str | Path) -> list[EpisodeRow]:
     return rows
 
 
-def load_theta(path: str | Path) -> tuple[np.ndarray, tuple[int, int, tuple[int, ...]]]:
-    """(theta (P,), (obs_dim, n_actions, hidden)) from a weights.npz, never unpickling."""
-    with np.load(path, allow_pickle=False) as z:
-        sizes = (int(z["obs_dim"]), int(z["n_actions"]), tuple(int(h) for h in z["hidden"]))
-        return z["theta"].astype(float), sizes
-
-
 # ---- command line -------------------------------------------------------------------------------
 def _add_arguments(parser) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME",
@@ -298,7 +288,7 @@ def _register() -> None:
 
 _register()
 
-if __name__ == "__main__":  # `python -m a3c_lib.reproduce …` works without cli.py knowing us
+if __name__ == "__main__":  # `python -m a3c_lib.experiments.reproduce` works alone
     from a3c_lib.cli import main
 
     sys.exit(main(["reproduce", *sys.argv[1:]]))

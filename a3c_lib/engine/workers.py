@@ -33,12 +33,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from a3c_lib import mlp
-from a3c_lib.config import TrainConfig
-from a3c_lib.optim import clip_grad_norm, rmsprop_update
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.rollout import RolloutCollector, make_envs
+from a3c_lib.engine.shared import STEP, UPDATES, Handle, SharedState
+from a3c_lib.nn import mlp
+from a3c_lib.nn.optim import clip_grad_norm, rmsprop_update
 from a3c_lib.returns import n_step_returns
-from a3c_lib.rollout import RolloutCollector, make_envs
-from a3c_lib.shared import STEP, UPDATES, Handle, SharedState
 
 FLUSH_SECONDS = 0.1  # metrics travel to the parent in batches, ~10 per second per worker
 

@@ -21,9 +21,9 @@ import math
 import sys
 import threading
 
-from a3c_lib.config import TrainConfig
-from a3c_lib.results import TrainResult
-from a3c_lib.run import TrainingRun
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.results import TrainResult
+from a3c_lib.engine.run import TrainingRun
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingRun", "start", "train"]
 

@@ -1,8 +1,8 @@
 """TrainingDashboard: sliders, Train/Stop buttons, a status line and a live plot (nb 05, 06).
 
-The dashboard never trains by itself: it builds a :class:`~a3c_lib.config.TrainConfig` from its
+The dashboard never trains by itself: it builds a :class:`TrainConfig` from its
 sliders, calls the engine's non-blocking ``training.start`` and watches the run from a monitor
-thread, redrawing :func:`~a3c_lib.live_plot.training_figure` into an ``ipywidgets.Image`` at most
+thread, redrawing :func:`training_figure` into an ``ipywidgets.Image`` at most
 every ``min_interval`` seconds. Because no cell blocks while a run trains, the kernel stays idle
 and can receive the Stop click (a button's message is only handled when the kernel is idle).
 
@@ -10,7 +10,7 @@ The dashboard shows itself only when it is a cell's value (or passed to ``displa
 ``headless=True`` also prints every status line, for tests, terminals and CI where no widget is
 seen; the pictures are still rendered. ``train_and_wait`` is the blocking form for scripts.
 
->>> from a3c_lib.config import TrainConfig
+>>> from a3c_lib.engine.config import TrainConfig
 >>> dash = TrainingDashboard(TrainConfig(workers=2), headless=True)
 >>> [w.description for w in (dash.gamma, dash.lr, dash.workers, dash.train_button,
 ...                            dash.stop_button)]
@@ -32,10 +32,10 @@ import warnings
 
 import ipywidgets as widgets
 
-from a3c_lib.config import TrainConfig
-from a3c_lib.live_plot import training_figure
-from a3c_lib.metrics import MetricsLog
-from a3c_lib.plots import figure_to_png
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.metrics import MetricsLog
+from a3c_lib.viz.live_plot import training_figure
+from a3c_lib.viz.plots import figure_to_png
 
 LIVE_PLOT_CLASS = "a3c-live-plot"  #: CSS class of the live image (the browser tests look for it)
 
@@ -113,7 +113,7 @@ class TrainingDashboard:
 
     def start(self) -> bool:
         """Start training without blocking (the Train button); False if refused, with a status."""
-        from a3c_lib import training  # here: importing the dashboard must stay cheap
+        from a3c_lib.engine import training  # here: importing the dashboard must stay cheap
 
         if self.running:
             self._say("already running — press Stop first")

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from a3c_lib.mlp import LossStats
+from a3c_lib.nn.mlp import LossStats
 
 
 def loss_from_outputs(
@@ -72,7 +72,7 @@ def actor_critic_loss(
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """Run the model on states (B, obs_dim) and return (total, parts) of the A3C loss.
 
-    >>> from a3c_lib.networks import build_actor_critic
+    >>> from a3c_lib.keras.networks import build_actor_critic
     >>> model = build_actor_critic(4, 2, hidden=(8,))
     >>> total, parts = actor_critic_loss(model, np.zeros((3, 4)), np.array([0, 1, 0]),
     ...                                  np.zeros(3), entropy_coef=0.01, value_coef=0.5)
@@ -95,7 +95,7 @@ def actor_critic_gradients(
 ) -> tuple[LossStats, list[tf.Tensor]]:
     """LossStats and d total / d w for every ``model.trainable_variables`` w (same order).
 
-    >>> from a3c_lib.networks import build_actor_critic
+    >>> from a3c_lib.keras.networks import build_actor_critic
     >>> model = build_actor_critic(4, 2, hidden=(8,))
     >>> stats, grads = actor_critic_gradients(model, np.ones((3, 4)), np.array([0, 1, 0]),
     ...                                       np.ones(3), entropy_coef=0.01, value_coef=0.5)

@@ -2,7 +2,7 @@
 
 The parent owns the shared memory (θ, RMSProp g, lr, counters), one ``mp.Lock``, a stop
 ``mp.Event`` and one ``mp.Queue``. A monitor thread reads the workers' batched messages into ONE
-:class:`~a3c_lib.metrics.MetricsLog`, checks the stopping criteria, notices errors and dead
+:class:`~a3c_lib.engine.metrics.MetricsLog`, checks the stopping criteria, notices errors and dead
 processes, writes checkpoints and calls the ``on_metrics`` callbacks ~4 times per second.
 The 100-episode mean is taken over the episodes in the order the parent receives them: each
 worker's in completion order, different workers' interleaved by batch (every ~0.1 s).
@@ -24,14 +24,14 @@ import traceback
 
 import numpy as np
 
-from a3c_lib import mlp
-from a3c_lib.checkpoint import load_checkpoint, save_checkpoint
-from a3c_lib.config import TrainConfig, validate_env
-from a3c_lib.metrics import EpisodeRow, MetricsLog
-from a3c_lib.processes import start_quietly, stop_processes
-from a3c_lib.results import TrainResult, make_summary
-from a3c_lib.shared import STEP, UPDATES, SharedState
-from a3c_lib.workers import WorkerArgs, parse_fault, worker_main
+from a3c_lib.engine.checkpoint import load_checkpoint, save_checkpoint
+from a3c_lib.engine.config import TrainConfig, validate_env
+from a3c_lib.engine.metrics import EpisodeRow, MetricsLog
+from a3c_lib.engine.processes import start_quietly, stop_processes
+from a3c_lib.engine.results import TrainResult, make_summary
+from a3c_lib.engine.shared import STEP, UPDATES, SharedState
+from a3c_lib.engine.workers import WorkerArgs, parse_fault, worker_main
+from a3c_lib.nn import mlp
 
 CALLBACK_SECONDS = 0.25
 JOIN_SECONDS = 1.0

@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from a3c_lib.mlp import MLPSpec, unflatten
+from a3c_lib.nn.mlp import MLPSpec, unflatten
 
 
 def build_actor_critic(
@@ -160,3 +160,14 @@ def save_weights(model: keras.Model, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(path))
     return path
+
+
+def save_theta(theta: np.ndarray, spec: MLPSpec, path: str | Path) -> Path:
+    """Write a numpy θ (laid out as in ``nn.mlp``) as a Keras ``.weights.h5`` file.
+
+    The engine never imports TensorFlow; callers that want the Keras file (the CLI, ``reproduce``)
+    call this after the workers are done.
+    """
+    model = build_actor_critic(spec.obs_dim, spec.n_actions, spec.hidden)
+    set_flat_weights(model, theta)
+    return save_weights(model, path)

@@ -1,6 +1,6 @@
 """Compare runs (A3C vs A2C vs one agent) and show WHEN the global network is updated (nb 06).
 
-Runs come as :class:`~a3c_lib.metrics.MetricsLog` objects or as the ``metrics.csv`` files that
+Runs come as :class:`MetricsLog` objects or as the ``metrics.csv`` files that
 ``MetricsLog.to_csv`` and ``python -m a3c_lib train --out DIR`` write, so the notebook can plot
 fresh runs in fast mode and cached reference runs from ``data/`` otherwise.
 """
@@ -15,8 +15,8 @@ from typing import get_type_hints
 import numpy as np
 from matplotlib.figure import Figure
 
-from a3c_lib.live_plot import running_mean
-from a3c_lib.metrics import EpisodeRow, MetricsLog, UpdateRow
+from a3c_lib.engine.metrics import EpisodeRow, MetricsLog, UpdateRow
+from a3c_lib.viz.live_plot import running_mean
 
 
 def load_metrics_csv(path: str | Path) -> MetricsLog:

@@ -1,7 +1,7 @@
 """Tables and plots of the cached experiments (``reproduce.load_cached``) for notebook 08.
 
->>> from a3c_lib.metrics import EpisodeRow, MetricsLog
->>> from a3c_lib.reproduce import CachedExperiment, CachedRun
+>>> from a3c_lib.engine.metrics import EpisodeRow, MetricsLog
+>>> from a3c_lib.experiments.reproduce import CachedExperiment, CachedRun
 >>> log = MetricsLog(); log.append("episodes", [EpisodeRow(0, 9, 0.5, 9.0, 9)])
 >>> s = {"solved": True, "solve_steps": 9, "solve_seconds": 0.5, "final_mean_return": 9.0,
 ...      "global_steps": 9, "config": {"gamma": 0.9, "seed": 0}}
@@ -18,8 +18,8 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from a3c_lib.compare import style_return_axes
-from a3c_lib.live_plot import running_mean
+from a3c_lib.viz.compare import style_return_axes
+from a3c_lib.viz.live_plot import running_mean
 
 
 def _rows(experiment, field: str) -> list[tuple]:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from a3c_lib import mlp
+from a3c_lib.nn import mlp
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame draws off-screen: no display needed
 
@@ -36,10 +36,10 @@ class Evaluation(NamedTuple):
 
 def _policy(theta_or_path, env_id: str, hidden) -> tuple[mlp.MLPSpec, np.ndarray]:
     """(spec, theta) from a theta array or a weights.npz path (loaded without pickle)."""
-    from a3c_lib.config import validate_env
+    from a3c_lib.engine.config import validate_env
 
     if isinstance(theta_or_path, str | Path):
-        from a3c_lib.reproduce import load_theta
+        from a3c_lib.engine.results import load_theta
 
         theta, (obs_dim, n_actions, hidden) = load_theta(theta_or_path)
         return mlp.MLPSpec(obs_dim, n_actions, hidden), theta
@@ -50,7 +50,7 @@ def _policy(theta_or_path, env_id: str, hidden) -> tuple[mlp.MLPSpec, np.ndarray
 
 def untrained_theta(env_id: str = "CartPole-v1", hidden=(64, 64), seed: int = 0) -> np.ndarray:
     """theta as the trainer initialises it (π ≈ uniform): the "before" of notebook 08."""
-    from a3c_lib.config import validate_env
+    from a3c_lib.engine.config import validate_env
 
     obs_dim, n_actions = validate_env(env_id)
     return mlp.init_theta(mlp.MLPSpec(obs_dim, n_actions, tuple(hidden)),

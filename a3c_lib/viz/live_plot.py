@@ -1,6 +1,6 @@
 """The training pictures: drawn from a MetricsLog, never by the workers (nb 05, 06).
 
-Workers only report rows to the run's :class:`~a3c_lib.metrics.MetricsLog`; the functions here
+Workers only report rows to the run's :class:`MetricsLog`; the functions here
 turn a log into a matplotlib ``Figure`` (no ``pyplot``: no global state, safe in a background
 thread under Agg). The dashboard renders :func:`training_figure` to PNG bytes for its live
 ``ipywidgets.Image``; the same function draws a finished run in a terminal or a test.
@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from a3c_lib.metrics import MetricsLog
+from a3c_lib.engine.metrics import MetricsLog
 
 MAX_POINTS = 1500  #: at most this many points per line, so a redraw stays fast on long runs
 
@@ -49,7 +49,7 @@ def worker_rates(updates: list, k: int = 50) -> dict[int, tuple[np.ndarray, np.n
     TIME, not rates (an average of instantaneous rates overstates the speed when some updates
     wait for the CPU).
 
-    >>> from a3c_lib.metrics import UpdateRow
+    >>> from a3c_lib.engine.metrics import UpdateRow
     >>> rows = [UpdateRow(0, 8 * (i + 1), 0.5 * (i + 1), 0, 0, 0, 0, 0, 0, 0) for i in range(4)]
     >>> t, rate = worker_rates(rows, k=2)[0]; t, rate
     (array([1.5, 2. ]), array([16., 16.]))
@@ -86,7 +86,7 @@ def training_figure(log: MetricsLog, title: str | None = None, window: int = 100
         title: figure title (e.g. the status line).
         window: episodes in the mean return (100, as in the CartPole "solved" criterion).
 
-    >>> from a3c_lib.metrics import EpisodeRow
+    >>> from a3c_lib.engine.metrics import EpisodeRow
     >>> log = MetricsLog(); log.append("episodes", [EpisodeRow(0, 20, 0.1, 20.0, 20)])
     >>> [ax.get_title() for ax in training_figure(log).axes]
     ['episode return', 'losses', 'entropy', 'env steps / s']

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from a3c_lib.plots import figure_to_png
+from a3c_lib.viz.plots import figure_to_png
 
 GAMMA_MAX = 0.99  #: largest γ a slider offers: V = 1/(1−γ) grows without bound as γ → 1
 
@@ -107,7 +107,7 @@ def live_image(draw_fn: Callable[..., Figure | bytes], *sliders: widgets.ValueWi
     Returns:
         ``VBox([*sliders, image])``; the image is also ``box.image`` and the redraw ``box.redraw``.
 
-    >>> from a3c_lib.plots import figure_to_png
+    >>> from a3c_lib.viz.plots import figure_to_png
     >>> def draw(gamma):
     ...     fig = Figure(figsize=(1, 1)); fig.add_subplot().set_title(f"{gamma:.2f}"); return fig
     >>> box = live_image(draw, gamma_slider(0.5), css_class="demo")

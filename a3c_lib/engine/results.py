@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from a3c_lib.metrics import MetricsLog
-from a3c_lib.mlp import MLPSpec
+from a3c_lib.engine.metrics import MetricsLog
+from a3c_lib.nn.mlp import MLPSpec
 
 
 @dataclass
@@ -34,11 +34,9 @@ class TrainResult:
     theta: np.ndarray  # (P,) final global parameters, laid out as in mlp.py
     spec: MLPSpec
 
-    def save(self, out_dir: str | Path, keras: bool = False) -> list[Path]:
-        """Write metrics.csv, summary.json and weights.npz (and model.weights.h5 if ``keras``).
-
-        ``keras=True`` imports TensorFlow (seconds): call it after the workers are done.
-        """
+    def save(self, out_dir: str | Path) -> list[Path]:
+        """Write metrics.csv, summary.json and weights.npz (for the Keras file, see
+        ``a3c_lib.keras.networks.save_theta``: the engine never imports TensorFlow)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [self.metrics.to_csv(out / "metrics.csv"), out / "summary.json",
@@ -46,13 +44,6 @@ class TrainResult:
         paths[1].write_text(json.dumps(self.summary, indent=2, default=_jsonable) + "\n")
         np.savez(paths[2], theta=self.theta, obs_dim=self.spec.obs_dim,
                  n_actions=self.spec.n_actions, hidden=np.array(self.spec.hidden))
-        if keras:
-            from a3c_lib import networks  # TensorFlow: only here, only on request
-
-            model = networks.build_actor_critic(self.spec.obs_dim, self.spec.n_actions,
-                                                self.spec.hidden)
-            networks.set_flat_weights(model, self.theta)
-            paths.append(networks.save_weights(model, out / "model.weights.h5"))
         return paths
 
 
@@ -125,3 +116,10 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def load_theta(path: str | Path) -> tuple[np.ndarray, tuple[int, int, tuple[int, ...]]]:
+    """(theta (P,), (obs_dim, n_actions, hidden)) from a weights.npz, never unpickling."""
+    with np.load(path, allow_pickle=False) as z:
+        sizes = (int(z["obs_dim"]), int(z["n_actions"]), tuple(int(h) for h in z["hidden"]))
+        return z["theta"].astype(float), sizes

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from a3c_lib import mlp
+from a3c_lib.nn import mlp
 
 
 class Rollout(NamedTuple):
