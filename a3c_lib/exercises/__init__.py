@@ -21,10 +21,12 @@ from a3c_lib.exercises.expectation import check_variance, check_weighted_average
 from a3c_lib.exercises.off_policy import check_importance_weights, check_off_policy_mean
 from a3c_lib.exercises.parallel import check_count_global_updates, check_round_robin
 from a3c_lib.exercises.policy_gradient import check_grad_log_softmax, check_policy_gradient
+from a3c_lib.exercises.quiz import concept_check, grade
 from a3c_lib.exercises.values import check_bellman_backup, check_q_from_v
 
 __all__ = [
     "CheckResult",
+    "concept_check", "grade",  # concept checks, every notebook
     "check_weighted_average", "check_variance",  # 01
     "check_bellman_backup", "check_q_from_v",  # 02
     "check_advantage", "check_expected_advantage",  # 03

@@ -1,0 +1,72 @@
+"""Concept checks: grade() says right or wrong and why; the widget shows the same verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from a3c_lib.exercises import CheckResult
+from a3c_lib.exercises.quiz import CSS_CLASS, NO_CHOICE, TRY_AGAIN, concept_check, grade
+
+OPTIONS = ["E_π[A] = 0", "E_π[A] = V(s)", "E_π[A] = 1", "it depends on γ"]
+WHY = "V(s) is the π-average of Q(s, ·), so A = Q − V averages to zero"
+HINTS = [None, "that is E_π[Q], not E_π[A]", "A is a difference, not a probability",
+         "the identity holds for every γ"]
+
+
+def test_right_answer_passes_and_explains():
+    result = grade(0, answer=0, why=WHY, hints=HINTS)
+    assert isinstance(result, CheckResult)
+    assert result.passed and bool(result)
+    assert result.message == f"✅ right — {WHY}"
+
+
+@pytest.mark.parametrize("wrong", [1, 2, 3])
+def test_each_wrong_answer_gets_its_own_hint_and_not_the_answer(wrong):
+    result = grade(wrong, answer=0, why=WHY, hints=HINTS)
+    assert not result.passed and not bool(result)
+    assert result.message == f"❌ not quite — {HINTS[wrong]}"
+    assert WHY not in result.message  # a wrong pick does not reveal the explanation
+
+
+def test_wrong_answer_without_hints_gets_a_generic_line():
+    assert grade(2, answer=0, why=WHY).message == f"❌ not quite — {TRY_AGAIN}"
+    assert grade(7, answer=0, why=WHY, hints=HINTS).message == f"❌ not quite — {TRY_AGAIN}"
+
+
+def test_no_choice_is_not_right():
+    result = grade(None, answer=0, why=WHY)
+    assert not result.passed and NO_CHOICE in result.message
+
+
+def test_widget_grades_clicks_like_grade():
+    box = concept_check("Which holds for every state?", OPTIONS, answer=0, why=WHY, hints=HINTS)
+    assert CSS_CLASS in box._dom_classes
+    assert list(box.radio.options) == OPTIONS and box.radio.value is None
+    box.button.click()  # nothing picked yet
+    assert not box.result.passed and NO_CHOICE in box.feedback.value
+    for pick in (1, 3, 0, 2):
+        box.radio.index = pick
+        assert box.feedback.value == ""  # a new pick clears the old verdict
+        box.button.click()
+        expected = grade(pick, 0, WHY, HINTS)
+        assert box.result == expected
+        assert expected.message.split(" — ")[1][:20] in box.feedback.value
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"options": ["only one"]}, "options"),
+    ({"options": "ab"}, "options"),
+    ({"options": ["a", "a"]}, "options"),
+    ({"options": ["a", ""]}, "options"),
+    ({"answer": 4}, "answer"),
+    ({"answer": -1}, "answer"),
+    ({"answer": True}, "answer"),
+    ({"why": "  "}, "why"),
+    ({"hints": [None, "x"]}, "hints"),
+    ({"question": ""}, "question"),
+])
+def test_bad_arguments_raise_one_clear_error(kwargs, name):
+    args = {"question": "q?", "options": OPTIONS, "answer": 0, "why": WHY, "hints": HINTS}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        concept_check(**args)
