@@ -10,6 +10,10 @@ Gymnasium 1.x separates the two ways an episode can end, and they need different
 * ``truncated`` — a time limit cut the episode; the state still had a future, so we bootstrap
   from V of the last observation. Treating a time limit as terminal (as the old tutorials did)
   teaches the critic that state 500 of CartPole is worthless.
+
+:func:`gae` is the other family of targets: λ-returns, or generalised advantage estimation
+(Schulman et al. 2016), which average all the n-step advantages with weights (1 − λ)λ^{n−1}.
+λ = 0 is the one-step TD error δ_t, λ = 1 the longest n-step (Monte Carlo) advantage.
 """
 
 from __future__ import annotations
@@ -110,6 +114,79 @@ def n_step_returns(
         g = rewards[t] + gamma * alive[t] * follow
         returns[t] = g
     return returns
+
+
+def gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    next_values: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> np.ndarray:
+    """Generalised advantage estimates Â_t = Σ_k (γλ)^k δ_{t+k} (Schulman et al. 2016).
+
+    With the TD error δ_t = r_t + γ·(1 − terminated_t)·V(s'_t) − V(s_t), walking backwards::
+
+        Â_t = δ_t                          if step t ended an episode or is the rollout's last
+        Â_t = δ_t + γλ·Â_{t+1}             otherwise
+
+    λ = 0 gives the one-step advantage δ_t; λ = 1 gives ``n_step_returns(…) − values`` (the sum
+    of δ's telescopes); in between, an exponentially weighted average of all n-step advantages.
+    Not in Mnih et al. 2016 (A3C uses the n-step return); A2C/PPO implementations often use it.
+
+    Args:
+        rewards: r_t, shape (T,) or (T, N) for N environments stepped together.
+        values: V(s_t), the critic's value of the observation at which a_t was chosen, same shape.
+        terminated: the episode reached a terminal state at step t, same shape, bool.
+        truncated: a time limit cut the episode at step t, same shape, bool.
+        next_values: V(s'_t), the critic's value of the observation AFTER step t (for a truncated
+            step the final observation, before any reset), same shape. Unlike
+            :func:`n_step_returns`, every entry is used: inside an episode it equals values[t+1];
+            at a terminated step it is ignored.
+        gamma: discount γ in [0, 1].
+        lam: λ in [0, 1].
+
+    Returns:
+        Â_t, same shape as ``rewards``.  (The critic's target is then Â_t + V(s_t).)
+
+    >>> r, no = np.array([1.0, 1.0]), np.array([False, False])
+    >>> v, v_next = np.array([2.0, 3.0]), np.array([3.0, 4.0])
+    >>> gae(r, v, no, no, v_next, gamma=0.5, lam=0.0)      # δ = r + γV(s') − V(s)
+    array([0.5, 0. ])
+    >>> gae(r, v, no, no, v_next, gamma=0.5, lam=1.0)      # = n-step return − V(s_t)
+    array([0.5, 0. ])
+    >>> gae(r, v, np.array([False, True]), no, v_next, gamma=0.5, lam=1.0)   # V(terminal) = 0
+    array([-0.5, -2. ])
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    terminated = np.asarray(terminated, dtype=bool)
+    truncated = np.asarray(truncated, dtype=bool)
+    next_values = np.asarray(next_values, dtype=np.float64)
+    if rewards.ndim not in (1, 2) or rewards.shape[0] == 0:
+        raise ValueError(f"rewards must have shape (T,) or (T, N) with T >= 1, got {rewards.shape}")
+    for name, arr in (("values", values), ("terminated", terminated), ("truncated", truncated),
+                      ("next_values", next_values)):
+        if arr.shape != rewards.shape:
+            raise ValueError(
+                f"{name} must have the shape of rewards {rewards.shape}, got {arr.shape}"
+            )
+    _check_gamma(gamma)
+    if isinstance(lam, bool) or not (
+        isinstance(lam, (int, float, np.integer, np.floating)) and 0.0 <= float(lam) <= 1.0
+    ):
+        raise ValueError(f"lam must be a number in [0, 1], got {lam!r}")
+
+    delta = rewards + gamma * (1.0 - terminated) * next_values - values  # (T,) or (T, N)
+    carry = 1.0 - (terminated | truncated)  # 0 where an episode ended: Â does not cross it
+    advantages = np.empty_like(rewards)  # (T,) or (T, N)
+    a = np.zeros_like(rewards[0])  # Â_T = 0: the rollout's last step keeps only its δ
+    for t in reversed(range(rewards.shape[0])):
+        a = delta[t] + gamma * lam * carry[t] * a  # Â_t = δ_t + γλ Â_{t+1}
+        advantages[t] = a
+    return advantages
 
 
 def _check_gamma(gamma: float) -> None:

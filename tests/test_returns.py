@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from a3c_lib.returns import discounted_returns, n_step_returns
+from a3c_lib.returns import discounted_returns, gae, n_step_returns
 
 
 def _brute_force(rewards, gamma, bootstrap=0.0):
@@ -98,3 +98,86 @@ def test_bad_gamma_raises(gamma):
     no = np.zeros(3, dtype=bool)
     with pytest.raises(ValueError, match=r"gamma must be a number in \[0, 1\], got"):
         n_step_returns(np.ones(3), no, no, np.ones(3), gamma)
+
+
+def _random_rollout(shape, seed):
+    """A rollout with every kind of episode end; next_values[t] = values[t+1] inside an episode."""
+    rng = np.random.default_rng(seed)
+    rewards = rng.standard_normal(shape)
+    terminated = rng.random(shape) < 0.15
+    truncated = (rng.random(shape) < 0.15) & ~terminated
+    values = rng.standard_normal(shape)
+    next_values = np.concatenate([values[1:], rng.standard_normal((1, *shape[1:]))])
+    ended = terminated | truncated
+    next_values[ended] = rng.standard_normal(ended.sum())  # V of the final observation
+    return rewards, values, terminated, truncated, next_values
+
+
+def test_gae_by_hand():
+    # γ = 0.5, λ = 0.5, no episode end. δ = r + γV(s') − V(s):
+    # δ_2 = 1 + 0.5·4 − 1 = 2, δ_1 = 0 + 0.5·1 − 2 = −1.5, δ_0 = 2 + 0.5·2 − 3 = 0
+    # Â_2 = 2, Â_1 = −1.5 + 0.25·2 = −1, Â_0 = 0 + 0.25·(−1) = −0.25
+    rewards, values = np.array([2.0, 0.0, 1.0]), np.array([3.0, 2.0, 1.0])
+    next_values, no = np.array([2.0, 1.0, 4.0]), np.zeros(3, dtype=bool)
+    np.testing.assert_allclose(gae(rewards, values, no, no, next_values, 0.5, 0.5),
+                               [-0.25, -1.0, 2.0], rtol=0, atol=1e-15)
+    # truncated at step 1: Â_1 = δ_1 = −1.5 (bootstraps from V(s'_1) = 1) and does not see Â_2
+    trunc = np.array([False, True, False])
+    np.testing.assert_allclose(gae(rewards, values, no, trunc, next_values, 0.5, 0.5),
+                               [-0.375, -1.5, 2.0], rtol=0, atol=1e-15)
+    # terminated at step 1: δ_1 = 0 + 0 − 2 = −2 (V(terminal) = 0), Â_0 = 0 + 0.25·(−2)
+    np.testing.assert_allclose(gae(rewards, values, trunc, no, next_values, 0.5, 0.5),
+                               [-0.5, -2.0, 2.0], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(9,), (11, 4)])
+def test_gae_lambda_zero_is_the_one_step_td_error(shape):
+    rewards, values, terminated, truncated, next_values = _random_rollout(shape, 2)
+    gamma = 0.9
+    delta = rewards + gamma * (1.0 - terminated) * next_values - values
+    np.testing.assert_array_equal(gae(rewards, values, terminated, truncated, next_values,
+                                      gamma, 0.0), delta)
+
+
+@pytest.mark.parametrize("shape", [(9,), (11, 4)])
+def test_gae_lambda_one_is_the_n_step_advantage(shape):
+    rewards, values, terminated, truncated, next_values = _random_rollout(shape, 3)
+    for gamma in (0.0, 0.5, 0.99, 1.0):
+        n_step = n_step_returns(rewards, terminated, truncated, next_values, gamma) - values
+        np.testing.assert_allclose(gae(rewards, values, terminated, truncated, next_values,
+                                       gamma, 1.0), n_step, rtol=0, atol=1e-12)
+
+
+def test_gae_is_the_lambda_weighted_average_of_n_step_advantages():
+    # One episode of T steps that terminates at its end: Â^λ_t = (1 − λ) Σ_{n=1}^{T−t−1}
+    # λ^{n−1} Â^{(n)}_t + λ^{T−t−1} Â^{(T−t)}_t (the Monte Carlo advantage takes the rest).
+    rng = np.random.default_rng(4)
+    T, gamma, lam = 6, 0.9, 0.7
+    rewards, values = rng.standard_normal(T), rng.standard_normal(T)
+    v_after = np.append(values[1:], 0.0)  # V(s_{t+1}); the terminal state is worth 0
+
+    def n_step_advantage(t, n):
+        k = min(n, T - t)
+        boot = v_after[t + k - 1] if t + k < T else 0.0
+        return sum(gamma**i * rewards[t + i] for i in range(k)) + gamma**k * boot - values[t]
+
+    expected = [(1 - lam) * sum(lam ** (n - 1) * n_step_advantage(t, n) for n in range(1, T - t))
+                + lam ** (T - t - 1) * n_step_advantage(t, T - t) for t in range(T)]
+    terminated = np.arange(T) == T - 1
+    got = gae(rewards, values, terminated, np.zeros(T, bool), v_after, gamma, lam)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_gae_bad_input_names_the_argument():
+    r, no = np.ones(3), np.zeros(3, dtype=bool)
+    with pytest.raises(ValueError, match="values must have the shape of rewards"):
+        gae(r, np.ones(2), no, no, r, 0.9, 0.9)
+    with pytest.raises(ValueError, match="next_values must have the shape of rewards"):
+        gae(r, r, no, no, np.ones(4), 0.9, 0.9)
+    with pytest.raises(ValueError, match=r"gamma must be a number in \[0, 1\]"):
+        gae(r, r, no, no, r, 1.1, 0.9)
+    for lam in (-0.1, 1.5, float("nan"), "1", True):
+        with pytest.raises(ValueError, match=r"lam must be a number in \[0, 1\], got"):
+            gae(r, r, no, no, r, 0.9, lam)
+    with pytest.raises(ValueError, match="T >= 1"):
+        gae(np.ones(0), np.ones(0), np.zeros(0, bool), np.zeros(0, bool), np.ones(0), 0.9, 0.9)
