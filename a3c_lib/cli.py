@@ -175,7 +175,7 @@ register_command("train", "train an agent (a3c, a2c or ac)", _add_train_argument
 
 
 #: Modules that register their own subcommands when imported (missing ones are skipped).
-COMMAND_MODULES = ["a3c_lib.experiments.reproduce"]
+COMMAND_MODULES = ["a3c_lib.experiments.reproduce", "a3c_lib.launch"]
 
 
 def _import_command_modules() -> None:
