@@ -18,6 +18,7 @@ from a3c_lib.exercises._report import CheckResult
 from a3c_lib.exercises.actor_critic import check_n_step_return, check_policy_logit_gradient
 from a3c_lib.exercises.advantage import check_advantage, check_expected_advantage
 from a3c_lib.exercises.expectation import check_variance, check_weighted_average
+from a3c_lib.exercises.loop import check_actor_critic_update
 from a3c_lib.exercises.off_policy import check_importance_weights, check_off_policy_mean
 from a3c_lib.exercises.parallel import check_count_global_updates, check_round_robin
 from a3c_lib.exercises.policy_gradient import check_grad_log_softmax, check_policy_gradient
@@ -31,7 +32,7 @@ __all__ = [
     "check_bellman_backup", "check_q_from_v",  # 02
     "check_advantage", "check_expected_advantage",  # 03
     "check_grad_log_softmax", "check_policy_gradient",  # 04
-    "check_n_step_return", "check_policy_logit_gradient",  # 05
+    "check_n_step_return", "check_policy_logit_gradient", "check_actor_critic_update",  # 05
     "check_round_robin", "check_count_global_updates",  # 06
     "check_importance_weights", "check_off_policy_mean",  # 07
 ]

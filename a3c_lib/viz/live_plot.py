@@ -139,3 +139,62 @@ def training_figure(log: MetricsLog, title: str | None = None, window: int = 100
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+class LiveReturns:
+    """A live plot of episode returns for a hand-written loop (notebook 05): call it every update.
+
+    ``plot(update, env)`` reads ``env.return_queue`` (gymnasium's ``RecordEpisodeStatistics``),
+    redraws every ``every`` updates and returns True once the mean of the last ``window``
+    returns reaches ``target`` (the loop then stops). ``show=False`` draws nothing (tests, CLI).
+
+    >>> class Env: return_queue = [500.0] * 100
+    >>> plot = LiveReturns(every=1, target=475.0, show=False)
+    >>> plot(0, Env()), plot.solved_at_episode
+    (True, 100)
+    """
+
+    def __init__(self, every: int = 500, target: float | None = 475.0, window: int = 100,
+                 title: str = "", show: bool = True) -> None:
+        if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        self.every, self.target, self.window, self.title = every, target, window, title
+        self.solved_at_episode: int | None = None
+        self._handle = None
+        if show:
+            from IPython.display import display
+
+            self._handle = display(self.figure([]), display_id=True)
+
+    def figure(self, returns: list[float]) -> Figure:
+        """Episode returns (dots) and their running mean over ``window`` episodes."""
+        fig = Figure(figsize=(7.0, 2.8))
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.88)
+        ax = fig.add_subplot()
+        if len(returns):
+            r = np.asarray(returns, dtype=float)  # (E,)
+            ax.plot(r, ".", ms=2.5, alpha=0.4, label="episode return")
+            ax.plot(running_mean(r, self.window), "k-", lw=2, label=f"mean of last {self.window}")
+            ax.legend(loc="upper left", fontsize=8)
+        if self.target is not None:
+            ax.axhline(self.target, color="tab:green", lw=0.8, ls="--")
+        ax.set_xlabel("episode")
+        ax.set_ylabel("return")
+        ax.set_title(self.title or f"{len(returns)} episodes", fontsize=9)
+        ax.grid(alpha=0.3)
+        return fig
+
+    def __call__(self, update: int, env) -> bool:
+        returns = env.return_queue
+        solved = (self.target is not None and len(returns) >= self.window
+                  and float(np.mean(list(returns)[-self.window:])) >= self.target)
+        if solved and self.solved_at_episode is None:
+            self.solved_at_episode = len(returns)
+        if self._handle is not None and (solved or update % self.every == 0):
+            self._handle.update(self.figure(list(returns)))
+        return bool(solved)
+
+    def draw_final(self, env) -> None:
+        """Redraw once with every return so far (after the loop ended for any reason)."""
+        if self._handle is not None:
+            self._handle.update(self.figure(list(env.return_queue)))
