@@ -32,12 +32,13 @@ from dataclasses import dataclass, field
 import psutil
 import pytest
 
+from .chromium import MISSING_REASON, chromium_or_skip, find_chromium, in_ci
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The notebooks under test; A3C_E2E_NOTEBOOKS may point elsewhere (used to develop the harness).
 NOTEBOOK_DIR = pathlib.Path(os.environ.get("A3C_E2E_NOTEBOOKS", ROOT / "notebooks")).resolve()
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = os.environ.get("A3C_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # we may run as root (CI containers)
     "--disable-gpu",
@@ -134,6 +135,19 @@ def pytest_configure(config):
         "markers",
         "needs_nb06: needs notebook 06 (training dashboard); deselect with -m 'not needs_nb06'",
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without a Chromium, every browser test is skipped with ONE reason (never in CI)."""
+    try:
+        found = find_chromium()
+    except FileNotFoundError:
+        return  # A3C_E2E_CHROMIUM points nowhere: the browser fixture fails with the message
+    if found is None and not in_ci():
+        skip = pytest.mark.skip(reason=MISSING_REASON)
+        for item in items:
+            if item.get_closest_marker("e2e"):
+                item.add_marker(skip)
 
 
 def _free_port() -> int:
@@ -308,12 +322,8 @@ def lab_server():
 
 @pytest.fixture(scope="session")
 def browser_context():
-    """A headless Debian Chromium (driven by Playwright) with a fresh profile."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
-            "(Playwright's own browser download is not used by these tests)"
-        )
+    """A headless Chromium (driven by Playwright) with a fresh profile."""
+    chromium = chromium_or_skip(pytest)  # skip with one reason; fail in CI (see chromium.py)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -323,7 +333,7 @@ def browser_context():
     try:
         context = playwright.chromium.launch_persistent_context(
             profile,
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1000},
