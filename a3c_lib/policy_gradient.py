@@ -21,7 +21,14 @@ import numpy as np
 
 from a3c_lib.mdp import TabularMDP, as_array, check_mdp
 from a3c_lib.nn import mlp
-from a3c_lib.values import advantages, check_gamma, objective, policy_evaluation, state_distribution
+from a3c_lib.values import (
+    advantages,
+    check_gamma,
+    objective,
+    policy_evaluation,
+    state_distribution,
+    transition_matrix,
+)
 
 
 def check_theta(theta: np.ndarray, mdp: TabularMDP | None = None) -> np.ndarray:
@@ -83,12 +90,16 @@ def exact_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float) -> n
     pi = softmax_policy(theta)  # (S, A)
     d = state_distribution(mdp, pi, gamma) / (1.0 - gamma)  # unnormalised d^π(s)  (S,)
     advantage = advantages(mdp, pi, gamma)  # (S, A)
-    grad = np.zeros_like(theta)  # (S, A)
-    # the next loop is the policy gradient theorem: Σ_s d^π(s) Σ_a π(a|s) A(s,a) ∇log π(a|s)
-    for s in range(mdp.n_states):
-        for a in range(mdp.n_actions):
-            grad += d[s] * pi[s, a] * advantage[s, a] * grad_log_pi(theta, s, a)
-    return grad
+    return _theorem(d, pi, advantage)
+
+
+def _theorem(weight: np.ndarray, pi: np.ndarray, advantage: np.ndarray) -> np.ndarray:
+    """Σ_s w(s) Σ_a π(a|s) A(s,a) ∇log π(a|s), the theorem's sum for state weights w, (S, A).
+
+    Row s of ∇log π(a|s) is e_a − π(·|s), so the inner sum is π(·|s)⊙A(s,·) − π(·|s)·E_π[A(s,·)]
+    and E_π[A(s,·)] = 0 (notebook 03): the whole double sum is one elementwise product.
+    """
+    return weight[:, None] * pi * advantage  # (S, 1) * (S, A) * (S, A) -> (S, A)
 
 
 def finite_difference_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float,
@@ -171,7 +182,7 @@ def baseline_values(mdp: TabularMDP, pi: np.ndarray, gamma: float, baseline) -> 
 def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_episodes: int,
                             rng: np.random.Generator | int | None = None,
                             baseline: str | np.ndarray | None = None, max_steps: int | None = None,
-                            return_samples: bool = False) -> np.ndarray:
+                            return_samples: bool = False, reward_to_go: bool = True) -> np.ndarray:
     """Monte Carlo (REINFORCE) estimate of ∇_θ J, averaged over ``n_episodes`` episodes.
 
     Each episode gives Σ_t γ^t (G_t − b(s_t)) ∇_θ log π(a_t|s_t), with the discounted return
@@ -182,6 +193,9 @@ def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_
         max_steps: episode cut-off; default the first T with γ^T < 1e-12, so the bias of cutting
             the (infinite-horizon) sum is negligible.
         return_samples: return the per-episode estimates, shape (n_episodes, S, A), not their mean.
+        reward_to_go: True (default) weights step t by γ^t (G_t − b(s_t)); False by the whole
+            episode's return R(τ) = G_0, the first step of the derivation in notebook 04, before
+            causality drops the rewards earned before t (then ``baseline`` must be None).
 
     >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
     >>> g = sampled_policy_gradient(mdp, np.zeros((1, 2)), 0.5, 20_000, rng=0, baseline="value")
@@ -202,12 +216,83 @@ def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_
         returns[t] = g
     discount = gamma ** np.arange(n_steps)[:, None]  # γ^t  (T, 1)
     weight = ep.alive * discount * (returns - b[ep.states])  # γ^t (G_t − b(s_t))  (T, n)
+    if not reward_to_go:
+        if baseline is not None:
+            raise ValueError(f"baseline must be None when reward_to_go=False, got {baseline!r}")
+        weight = ep.alive * returns[:1]  # R(τ) = G_0 at every step t  (T, n)
     # Σ_t weight_t (e_{a_t} − π(·|s_t)) in row s_t of each episode's (S, A) estimate
     episode = np.broadcast_to(np.arange(n_episodes), ep.states.shape)  # (T, n)
     samples = np.zeros((n_episodes, mdp.n_states, mdp.n_actions))  # (n, S, A)
     np.add.at(samples, (episode, ep.states, ep.actions), weight)
     np.add.at(samples, (episode, ep.states), -weight[..., None] * pi[ep.states])
     return samples if return_samples else samples.mean(axis=0)  # (n, S, A) or (S, A)
+
+
+def undiscounted_visits(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    """η(s) = E[Σ_t 1{s_t = s}]: expected visits per episode, NOT discounted, shape (S,).
+
+    Solves η_N = ρ^{s0}_N (I − P_NN)⁻¹ over the non-terminal states N (terminal ones get 0).
+
+    Raises:
+        ValueError: if under π some episode never ends (η would be infinite).
+
+    >>> mdp = TabularMDP([[0, 1], [1, 1]], np.zeros((2, 2)), [False, True])
+    >>> undiscounted_visits(mdp, np.array([[0.5, 0.5], [0.5, 0.5]]))   # 1 + ½ + ¼ + … = 2
+    array([2., 0.])
+    """
+    p_pi = transition_matrix(mdp, pi)  # (S, S)
+    live = ~mdp.terminal  # N  (S,)
+    p_nn = p_pi[np.ix_(live, live)]  # (N, N)
+    if np.max(np.abs(np.linalg.eigvals(p_nn)), initial=0.0) > 1.0 - 1e-9:
+        raise ValueError("mdp must end every episode with probability 1 under pi (some states "
+                         "never reach a terminal state), so the undiscounted visits are finite")
+    eta = np.zeros(mdp.n_states)
+    eta[live] = np.linalg.solve(np.eye(int(live.sum())) - p_nn.T, mdp.start[live])  # (N,)
+    return eta
+
+
+def undiscounted_state_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float) -> np.ndarray:
+    """What A3C's loss follows: Σ_s η(s) Σ_a π A ∇log π, the theorem WITHOUT γ^t on states, (S, A).
+
+    A3C (Mnih et al. 2016) and nearly every implementation weight every step of a rollout
+    equally, E[Σ_t A(s_t, a_t) ∇log π(a_t|s_t)], instead of E[Σ_t γ^t A ∇log π]: the states are
+    weighted by their undiscounted visits η(s) instead of d^π(s) = Σ_t γ^t P(s_t = s). The
+    advantages A are still the γ-discounted ones. Defined for episodic MDPs only.
+
+    >>> undiscounted_state_gradient(TabularMDP([[1, 1], [1, 1]], [[1.0, 0.0], [0, 0]],
+    ...                             [False, True]), np.zeros((2, 2)), 0.5)   # one step: = ∇J
+    array([[ 0.25, -0.25],
+           [ 0.  ,  0.  ]])
+    """
+    theta, gamma = check_theta(theta, mdp), check_gamma(gamma)
+    pi = softmax_policy(theta)  # (S, A)
+    return _theorem(undiscounted_visits(mdp, pi), pi, advantages(mdp, pi, gamma))
+
+
+class GammaBias(NamedTuple):
+    """How far the A3C direction is from the true gradient (:func:`gamma_weighting_bias`)."""
+
+    cosine: float  #: cos of the angle between the two gradients; 1 = same direction
+    relative_error: float  #: ||g_A3C − ∇J|| / ||∇J||, with g_A3C summed over an episode
+    norm_ratio: float  #: ||g_A3C|| / ||∇J||: the step-size change (a learning rate absorbs it)
+
+
+def gamma_weighting_bias(mdp: TabularMDP, theta: np.ndarray, gamma: float) -> GammaBias:
+    """Compare :func:`undiscounted_state_gradient` with the exact ∇J (notebook 04, section 7).
+
+    >>> from a3c_lib.gridworld import GridWorld
+    >>> bias = gamma_weighting_bias(GridWorld().to_mdp(), np.zeros((17, 4)), gamma=0.9)
+    >>> round(bias.cosine, 3), round(bias.relative_error, 2), round(bias.norm_ratio, 2)
+    (0.838, 21.15, 21.98)
+    """
+    exact = exact_policy_gradient(mdp, theta, gamma)  # (S, A)
+    a3c = undiscounted_state_gradient(mdp, theta, gamma)  # (S, A)
+    norm = np.linalg.norm(exact)
+    if norm == 0:
+        raise ValueError("theta must not be a stationary point (∇J = 0): no direction to compare")
+    cosine = float(np.sum(exact * a3c) / (norm * np.linalg.norm(a3c)))
+    return GammaBias(cosine, float(np.linalg.norm(a3c - exact) / norm),
+                     float(np.linalg.norm(a3c) / norm))
 
 
 class GradientAscent(NamedTuple):
@@ -218,8 +303,15 @@ class GradientAscent(NamedTuple):
 
 
 def gradient_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float,
-                    steps: int) -> GradientAscent:
-    """θ_{k+1} = θ_k + lr · ∇J(θ_k) with the exact gradient; J rises for a small enough lr.
+                    steps: int, n_episodes: int | None = None,
+                    rng: np.random.Generator | int | None = None) -> GradientAscent:
+    """θ_{k+1} = θ_k + lr · g(θ_k), with g the exact ∇J or a sampled estimate of it.
+
+    Args:
+        n_episodes: None (default) uses the exact gradient, and J rises for a small enough lr;
+            an integer uses :func:`sampled_policy_gradient` over that many episodes with the exact
+            V as baseline (a perfect critic), like an agent that learns from its own episodes.
+        rng: seed or generator of the sampled episodes.
 
     >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
     >>> path = gradient_ascent(mdp, np.zeros((1, 2)), gamma=0.5, lr=1.0, steps=3)
@@ -231,9 +323,18 @@ def gradient_ascent(mdp: TabularMDP, theta0: np.ndarray, gamma: float, lr: float
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
     if not (isinstance(steps, (int, np.integer)) and steps >= 0):
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if n_episodes is not None and not (isinstance(n_episodes, (int, np.integer))
+                                       and n_episodes >= 1):
+        raise ValueError(f"n_episodes must be None or an integer >= 1, got {n_episodes!r}")
+    rng = np.random.default_rng(rng)
     thetas, objectives = [theta], [objective(mdp, softmax_policy(theta), gamma)]
     for _ in range(steps):
-        theta = theta + lr * exact_policy_gradient(mdp, theta, gamma)
+        if n_episodes is None:
+            grad = exact_policy_gradient(mdp, theta, gamma)  # (S, A)
+        else:
+            grad = sampled_policy_gradient(mdp, theta, gamma, n_episodes, rng=rng,
+                                           baseline="value", max_steps=mdp.n_states * 6)
+        theta = theta + lr * grad
         thetas.append(theta)
         objectives.append(objective(mdp, softmax_policy(theta), gamma))
     return GradientAscent(np.stack(thetas), np.array(objectives))

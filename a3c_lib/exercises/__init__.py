@@ -17,6 +17,7 @@ import numpy as np  # noqa: F401  (used by the doctest above)
 from a3c_lib.exercises._report import CheckResult
 from a3c_lib.exercises.actor_critic import check_n_step_return, check_policy_logit_gradient
 from a3c_lib.exercises.advantage import check_advantage, check_expected_advantage
+from a3c_lib.exercises.bandit import check_score_function_gradient
 from a3c_lib.exercises.expectation import check_variance, check_weighted_average
 from a3c_lib.exercises.loop import check_actor_critic_update
 from a3c_lib.exercises.off_policy import check_importance_weights, check_off_policy_mean
@@ -31,7 +32,7 @@ __all__ = [
     "check_weighted_average", "check_variance",  # 01
     "check_bellman_backup", "check_q_from_v",  # 02
     "check_advantage", "check_expected_advantage",  # 03
-    "check_grad_log_softmax", "check_policy_gradient",  # 04
+    "check_score_function_gradient", "check_grad_log_softmax", "check_policy_gradient",  # 04
     "check_n_step_return", "check_policy_logit_gradient", "check_actor_critic_update",  # 05
     "check_round_robin", "check_count_global_updates",  # 06
     "check_importance_weights", "check_off_policy_mean",  # 07

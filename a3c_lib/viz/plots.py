@@ -176,19 +176,37 @@ def running_mean_plot(running: np.ndarray, true_mean: float, ax: Axes | None = N
 
 
 def learning_curve(j_history, j_best: float | None = None, ax: Axes | None = None,
-                   title: str | None = None) -> Figure:
+                   title: str | None = None, ylim: tuple[float, float] | None = None) -> Figure:
     """J(π_θ) after every step of gradient ascent, optionally against the best achievable J.
+
+    ``j_history`` of shape (steps + 1,) is one run; of shape (runs, steps + 1) several runs
+    (thin lines, e.g. one per seed of a sampled gradient) and their mean (thick). ``ylim`` fixes
+    the y-axis, so curves redrawn by a slider stay comparable.
 
     >>> fig = learning_curve([0.1, 0.4, 0.6], j_best=1.0)
     >>> len(fig.axes[0].get_lines())
     2
+    >>> len(learning_curve([[0.1, 0.4], [0.2, 0.1]], ylim=(-1, 1)).axes[0].get_lines())  # 2 + mean
+    3
     """
-    j_history = np.asarray(j_history, dtype=np.float64)  # (steps + 1,)
+    j_history = np.asarray(j_history, dtype=np.float64)  # (steps + 1,) or (runs, steps + 1)
+    if j_history.ndim not in (1, 2) or j_history.shape[-1] == 0:
+        raise ValueError(f"j_history must have shape (steps + 1,) or (runs, steps + 1), got "
+                         f"{j_history.shape}")
     fig, ax = _new_axes(ax, (4.5, 3.0))
-    ax.plot(np.arange(j_history.size), j_history, lw=1.5, label="J(π_θ)")
+    steps = np.arange(j_history.shape[-1])
+    if j_history.ndim == 2:
+        for k, run in enumerate(j_history):
+            ax.plot(steps, run, lw=0.8, alpha=0.5, color="tab:blue",
+                    label="one run" if k == 0 else None)
+        ax.plot(steps, j_history.mean(axis=0), lw=2.0, color="tab:blue", label="mean J(π_θ)")
+    else:
+        ax.plot(steps, j_history, lw=1.5, label="J(π_θ)")
     if j_best is not None:
         ax.axhline(j_best, color="k", ls="--", label=f"best J = {j_best:.3f}")
     ax.set(xlabel="gradient step", ylabel="J(π)", title=title or "")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
