@@ -109,6 +109,8 @@ SOLUTIONS = {
     "check_bellman_backup": bellman_backup, "check_q_from_v": q_from_v,
     "check_advantage": advantage, "check_expected_advantage": expected_advantage,
     "check_grad_log_softmax": grad_log_softmax, "check_policy_gradient": policy_gradient,
+    "check_score_function_gradient":
+        lambda th, r: _softmax(th[None])[0] * (r - _softmax(th[None])[0] @ r),
     "check_n_step_return": n_step_return,
     "check_policy_logit_gradient": policy_logit_gradient, "check_round_robin": round_robin,
     "check_count_global_updates": count_global_updates,
@@ -185,6 +187,7 @@ MISTAKES = [
      "normalised"),
     ("check_policy_gradient", lambda mdp, th, g: -policy_gradient(mdp, th, g), "sign is flipped"),
     ("check_policy_gradient", _pg_weighted_by_start, "START distribution"),
+    ("check_score_function_gradient", lambda th, r: _softmax(th[None])[0] * r, "two parts"),
     ("check_n_step_return", _n_step_with(truncated_is_terminal=True), "missing bootstrap on trunc"),
     ("check_n_step_return", _n_step_with(boot_terminal=True), "through a terminal"),
     ("check_n_step_return", _n_step_with(ignore_terminated=True), "crosses an episode end"),
