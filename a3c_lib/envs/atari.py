@@ -26,9 +26,15 @@ Choices, each with its reason:
 * **The minimal action set** (6 actions for Pong), as in the paper; ``full_action_space=False``.
 * **Episodes are cut at 108,000 frames** (30 minutes of play; ALE's default), a truncation.
 
->>> env = make_atari("pong")  # doctest: +SKIP
->>> env.observation_space.shape, env.action_space.n  # doctest: +SKIP
-((4, 84, 84), 6)
+The id to train on (a TrainConfig's ``env_id``) and the shapes (``tests/test_atari_env.py``
+makes the env; doctests must also pass where the optional extra is missing)::
+
+    >>> PONG
+    'a3c_lib.envs.atari:PongA3C-v0'
+    >>> make_atari("pong", noop_max=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: noop_max must be an integer in [0, 100], got -1
 """
 
 from __future__ import annotations
