@@ -8,8 +8,13 @@ Bad input prints ONE line ``error: <message>`` to stderr and exits with code 2 (
 a warning (e.g. more workers than CPUs) is one line ``warning: <message>``. Ctrl-C stops the
 workers within about a second (a second Ctrl-C does not cut the clean-up short), writes the partial
 results (metrics.csv, summary.json, weights.npz, the checkpoint; not the Keras file, whose
-TensorFlow import takes seconds) and exits with code 130. A failing worker prints
-``error: worker 1 failed:`` and the worker's traceback, and exits with code 1.
+TensorFlow import takes seconds) and exits with code 130; SIGTERM (``kill``, a job scheduler)
+does the same and exits with code 143. A failing worker prints ``error: worker 1 failed:`` and
+the worker's traceback, and exits with code 1. The command returns only once every output file is
+written.
+
+``--env-kwargs`` takes a JSON object (``'{"max_episode_steps": 200}'``); bad JSON, or keywords
+the environment refuses, are one ``error: --env-kwargs …`` line.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import os
+import json
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -60,9 +66,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig.__dataclass_fields__
     for f in dataclasses.fields(TrainConfig):
         default = defaults[f.name].default
-        if f.name == "hidden":
-            default = defaults[f.name].default_factory() if default is dataclasses.MISSING \
-                else default
+        if default is dataclasses.MISSING:  # hidden, env_kwargs, workers: a default_factory
+            default = defaults[f.name].default_factory()
+        if f.name == "env_kwargs":
+            default = json.dumps(default)
         kwargs = dict(dest=f.name, default=None, metavar=f.name.upper(),
                       help=f"{FIELD_DOCS[f.name]} (default: {default})")
         if f.name == "hidden":
@@ -90,6 +97,16 @@ def _convert(name: str, value):
         return tuple(_convert("t_max", v) for v in value)
     if name == "target_return" and value.lower() in ("none", "null"):
         return None
+    if name == "env_kwargs":
+        try:
+            kwargs = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--env-kwargs must be a JSON object like '{{\"max_episode_steps\": "
+                             f"200}}', got {value!r} ({err.msg})") from None
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"--env-kwargs must be a JSON object like '{{\"max_episode_steps\": "
+                             f"200}}', got {value!r}")
+        return kwargs
     for cast in ((int, _integral_float) if kind == "int" else (float,) if "float" in kind
                  else ()):
         try:
@@ -118,45 +135,64 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip model.weights.h5 (saving it imports TensorFlow)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that it ends the run like Ctrl-C does."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def _run_train(args: argparse.Namespace) -> int:
     from a3c_lib.engine import training  # imported here: `--help` stays instant
+    from a3c_lib.engine.envs import env_spaces
 
     with warnings.catch_warnings(record=True) as caught:  # e.g. more workers than CPUs
         warnings.simplefilter("always")
         config = config_from_args(args)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    out = Path(args.out or f"runs/{config.algo}-{config.env_id}-s{config.seed}")
+    try:
+        env_spaces(config.env_id, config.env_kwargs)
+    except ValueError as err:  # name the flag the user typed
+        text = str(err)
+        raise ValueError("--env-kwargs" + text[len("env_kwargs"):] if
+                         text.startswith("env_kwargs") else text) from None
+    out = Path(args.out or f"runs/{config.algo}-{config.env_id.replace(':', '.')}"
+                           f"-s{config.seed}")
     try:  # a bad --out fails now, not after the training
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ValueError(f"--out {out} is not a usable directory: {err.strerror}") from None
-    run = training.start(config, out_dir=out, resume_from=args.resume)
-    bar = None if args.no_progress else training._progress_bar(run)
-    interrupted = False
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)  # like Ctrl-C
+    interrupted = None
     try:
-        while run.wait(timeout=0.2) is None:
+        run = training.start(config, out_dir=out, resume_from=args.resume)
+        bar = None if args.no_progress else training._progress_bar(run)
+        try:
+            while run.wait(timeout=0.2) is None:
+                if bar is not None:
+                    training._update_bar(bar, run)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
+            interrupted = stop
+            training.stop_and_wait(run)  # a second Ctrl-C does not cut the clean-up short
+        finally:
             if bar is not None:
                 training._update_bar(bar, run)
-    except KeyboardInterrupt:
-        interrupted = True
-        training.stop_and_wait(run)  # a second Ctrl-C does not cut the clean-up short
+                bar.close()
     finally:
-        if bar is not None:
-            training._update_bar(bar, run)
-            bar.close()
-    result = run.result
-    if not args.no_keras and not interrupted and not run.error:
-        # TensorFlow's start-up chatter (CUDA probing) is noise in a terminal
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from a3c_lib.keras import networks  # TensorFlow: only now, after the workers are done
+        signal.signal(signal.SIGTERM, previous)
+    result = run.result  # wait() returned: every file is written
+    if not args.no_keras and interrupted is None and not run.error and result.spec is not None:
+        from a3c_lib.keras import networks  # TensorFlow (quietly): only now, workers are done
 
         networks.save_theta(result.theta, result.spec, Path(out) / "model.weights.h5")
     s = result.summary
-    if interrupted:
-        print(f"interrupted: training stopped after {s['global_steps']} steps; partial results "
+    if interrupted is not None:
+        how = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+        print(f"{how}: training stopped after {s['global_steps']} steps; partial results "
               f"in {out}", file=sys.stderr)
-        return 130
+        return 143 if how == "terminated" else 130
     if run.error:
         first, _, rest = run.error.partition("\n")
         print(f"error: {first}\n{rest}".rstrip(), file=sys.stderr)  # "error: worker 1 failed:"
@@ -197,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 failed run, 2 bad input, 130 Ctrl-C)."""
+    """Entry point; returns the exit code (0 ok, 1 failed run, 2 bad input, 130 Ctrl-C,
+    143 SIGTERM)."""
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -206,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     except (_UsageError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

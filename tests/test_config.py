@@ -2,14 +2,29 @@
 
 import dataclasses
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from a3c_lib.engine.config import FIELD_DOCS, TrainConfig, validate_env
+from a3c_lib.engine.cpus import available_cpus, quota_cpus
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BAD = [
     ("algo", "dqn", "algo must be one of a3c, a2c, ac, got 'dqn'"),
     ("env_id", "", "env_id must be a non-empty gymnasium id, got ''"),
+    ("env_kwargs", [1], "env_kwargs must be a JSON object (a dict of str keys and JSON values), "
+                        "got [1]"),
+    ("env_kwargs", {"f": object}, "env_kwargs must be a JSON object (a dict of str keys and JSON "
+                                  "values), got {'f': <class 'object'>}"),
+    ("env_kwargs", {1: 2}, "env_kwargs must be a JSON object (a dict of str keys and JSON values), "
+                           "got {1: 2}"),
+    ("policy", "", "policy must be a non-empty name, got ''"),
+    ("backend", None, "backend must be a non-empty name, got None"),
     ("workers", 0, "workers must be an integer >= 1, got 0"),
     ("workers", 2.5, "workers must be an integer >= 1, got 2.5"),
     ("envs_per_worker", 0, "envs_per_worker must be an integer >= 1, got 0"),
@@ -69,9 +84,46 @@ def test_dict_round_trip_and_unknown_key():
 
 
 def test_more_workers_than_cpus_warns():
-    n = (os.cpu_count() or 1) + 1
-    with pytest.warns(UserWarning, match=f"workers={n} > os.cpu_count"):
+    n = available_cpus() + 1
+    with pytest.warns(UserWarning, match=f"workers={n} > the {n - 1} CPU\\(s\\) this process may"):
         TrainConfig(workers=n)
+
+
+PINNED = """
+import warnings
+from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.cpus import available_cpus
+from a3c_lib.viz.dashboard import TrainingDashboard
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    c = TrainConfig(workers=2)
+slider = TrainingDashboard(TrainConfig(workers=1)).workers
+print(available_cpus(), TrainConfig().workers, slider.max, [str(w.message) for w in caught])
+"""
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs taskset and 2 CPUs")
+def test_cpu_count_follows_the_affinity_mask_under_taskset():
+    """Pinned to ONE core of a bigger host: 1 default worker, 2 warn, the slider shows few."""
+    cpu = min(os.sched_getaffinity(0))
+    out = subprocess.run(["taskset", "-c", str(cpu), sys.executable, "-c", PINNED],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
+    assert out.returncode == 0, out.stderr
+    n, default, slider_max, warned = out.stdout.strip().split(" ", 3)
+    assert (n, default) == ("1", "1")
+    assert int(slider_max) == 2  # twice the usable CPUs, not the host's
+    assert "workers=2 > the 1 CPU(s) this process may use" in warned
+
+
+@pytest.mark.parametrize(("v2", "quota", "period", "cpus"), [
+    ("max 100000", None, None, None), ("200000 100000", None, None, 2),
+    ("50000 100000", None, None, 1), ("250000 100000", None, None, 3),
+    (None, "-1", "100000", None), (None, "300000", "100000", 3), (None, None, None, None),
+])
+def test_cgroup_quota_is_read_for_v1_and_v2(v2, quota, period, cpus):
+    assert quota_cpus(v2, quota, period) == cpus
 
 
 def test_validate_env():

@@ -175,10 +175,11 @@ def test_updates_table_is_in_time_order():
 
 
 @pytest.mark.timeout(120)
-def test_a_failing_worker_is_shown_as_an_error_status(monkeypatch):
-    monkeypatch.setenv("A3C_FAULT_INJECT", "worker:0:after_updates:2:raise")
-    dash = TrainingDashboard(TrainConfig(workers=1, max_steps=1_000_000, target_return=None),
-                             headless=True)
+def test_a_failing_worker_is_shown_as_an_error_status():
+    from fault_envs import fault  # a test env that raises in worker 0 after 2 updates
+
+    dash = TrainingDashboard(TrainConfig(workers=1, max_steps=1_000_000, target_return=None,
+                                         **fault(0, 2)), headless=True)
     assert dash.start()
     result = dash.wait(timeout=60)
     assert result is not None and result.summary["stopped_by"] == "error"

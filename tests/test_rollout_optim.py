@@ -8,6 +8,7 @@ from a3c_lib.engine.rollout import RolloutCollector
 from a3c_lib.engine.shared import STEP, SharedState
 from a3c_lib.nn import mlp
 from a3c_lib.nn.optim import clip_grad_norm, rmsprop_update
+from a3c_lib.nn.policy import CategoricalMLP
 from a3c_lib.returns import n_step_returns
 
 
@@ -39,7 +40,8 @@ def test_rollout_bootstraps_time_limits_and_not_terminals():
     theta = mlp.init_theta(spec, np.random.default_rng(1))
     theta += np.random.default_rng(2).normal(size=theta.shape)  # a critic with distinct values
     envs = [CountEnv(stop=2), gym.wrappers.TimeLimit(CountEnv(), max_episode_steps=3)]
-    c = RolloutCollector(envs, spec, t_max=4, seed=0, rng=np.random.default_rng(0))
+    c = RolloutCollector(envs, CategoricalMLP(spec), t_max=4, env_seeds=[0, 1],
+                         rng=np.random.default_rng(0))
     r, episodes = c.collect(theta)
 
     np.testing.assert_array_equal(r.states[:, :, 0], [[0, 0], [1, 1], [0, 2], [1, 0]])
@@ -67,12 +69,13 @@ def test_rollout_seeds_are_reproducible():
     runs = []
     for _ in range(2):
         envs = [gym.make("CartPole-v1") for _ in range(2)]
-        c = RolloutCollector(envs, spec, t_max=30, seed=7, rng=np.random.default_rng(7))
+        c = RolloutCollector(envs, CategoricalMLP(spec), t_max=30, env_seeds=[7, 8],
+                             rng=np.random.default_rng(7))
         r, _ = c.collect(theta)
         runs.append((r.states.copy(), r.actions.copy()))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
-    assert not np.array_equal(runs[0][0][:, 0], runs[0][0][:, 1])  # env j uses seed + j
+    assert not np.array_equal(runs[0][0][:, 0], runs[0][0][:, 1])  # env j uses env_seeds[j]
 
 
 def test_shared_rmsprop_matches_hand_computation_in_shared_memory():

@@ -16,21 +16,39 @@ ValueError: gamma must be in [0, 1), got 1.5
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from a3c_lib.engine.cpus import available_cpus
+
 ALGOS = ("a3c", "a2c", "ac")
 MAX_WORKERS = 256  #: a hard stop for typos (workers=1000 would spawn 1000 processes); > cpus warns
+DEFAULT_MAX_WORKERS = 16  #: the default worker count is the usable CPUs, at most this (the
+#                           paper's 16 actor-learner threads)
+
+
+def default_workers() -> int:
+    """The CPUs this process may use (affinity, cgroup quota), at most 16.
+
+    >>> 1 <= default_workers() <= DEFAULT_MAX_WORKERS
+    True
+    """
+    return min(available_cpus(), DEFAULT_MAX_WORKERS)
+
 
 #: One line per field: what it is and its allowed range (used by the CLI's --help and widgets).
 FIELD_DOCS: dict[str, str] = {
     "algo": "trainer: 'a3c' (async workers), 'a2c' (sync, lockstep envs) or 'ac' (a2c, 1 env)",
-    "env_id": "gymnasium id of an env with a Discrete action space and a 1-D Box observation",
-    "workers": "a3c: actor-learner processes; a2c: envs stepped in lockstep; int in [1, 256]",
+    "env_id": "gymnasium id ('CartPole-v1', or 'module:Env-v0' to import module first)",
+    "env_kwargs": "keyword arguments of gym.make: a JSON object, e.g. '{\"max_episode_steps\": 9}'",
+    "policy": "'auto' (by action space), a registered policy ('categorical') or 'module:function'",
+    "backend": "how a3c workers run: 'process' (spawned processes on shared memory)",
+    "workers": "a3c: actor-learner processes; a2c: envs stepped in lockstep; int in [1, 256] "
+               "(default: the CPUs this process may use, at most 16)",
     "envs_per_worker": "envs each a3c worker steps in lockstep (1 = the paper); int >= 1",
     "t_max": "env steps per env before each update (n of the n-step return); int >= 1",
     "gamma": "discount factor γ; in [0, 1)",
@@ -41,7 +59,7 @@ FIELD_DOCS: dict[str, str] = {
     "value_coef": "weight of the critic loss ½(G − V)²; >= 0",
     "max_grad_norm": "global gradient-norm clip (not in the paper's pseudo-code); > 0",
     "hidden": "widths of the tanh trunk layers; each int >= 1",
-    "seed": "seed of theta's init; worker i seeds its env(s) and rng with seed + i; int >= 0",
+    "seed": "root of every random stream (θ's init, each worker's envs and rng); int >= 0",
     "max_steps": "global env-step budget; int >= 1",
     "target_return": "stop when the 100-episode mean training return reaches it; None = never",
     "checkpoint_every": "save a checkpoint every this many global updates (0 = off); int >= 0",
@@ -62,7 +80,10 @@ class TrainConfig:
     # per worker needed similar step counts with ~10 % less CPU per step.
     algo: str = "a3c"
     env_id: str = "CartPole-v1"
-    workers: int = 2
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    policy: str = "auto"
+    backend: str = "process"
+    workers: int = field(default_factory=default_workers)
     envs_per_worker: int = 4
     t_max: int = 8
     gamma: float = 0.99
@@ -83,6 +104,10 @@ class TrainConfig:
             raise ValueError(f"algo must be one of {', '.join(ALGOS)}, got {self.algo!r}")
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ValueError(f"env_id must be a non-empty gymnasium id, got {self.env_id!r}")
+        _check_env_kwargs(self)
+        for name in ("policy", "backend"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty name, got {getattr(self, name)!r}")
         _check_int(self, "workers", 1)
         if self.workers > MAX_WORKERS:
             raise ValueError(f"workers must be an integer in [1, {MAX_WORKERS}], "
@@ -111,10 +136,11 @@ class TrainConfig:
         self.hidden = hidden
         if self.algo == "ac":  # single agent: one env, by definition
             self.workers, self.envs_per_worker = 1, 1
-        cpus = os.cpu_count() or 1
+        cpus = available_cpus()  # affinity and cgroup quota, not the host's os.cpu_count()
         if self.algo == "a3c" and self.workers > cpus:
-            warnings.warn(f"workers={self.workers} > os.cpu_count()={cpus}: the worker processes "
-                          "will share cores and each will run slower", stacklevel=3)
+            warnings.warn(f"workers={self.workers} > the {cpus} CPU(s) this process may use: the "
+                          "worker processes will share cores and each will run slower",
+                          stacklevel=3)
 
     @property
     def n_envs(self) -> int:
@@ -129,6 +155,7 @@ class TrainConfig:
         """
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        d["env_kwargs"] = json.loads(json.dumps(self.env_kwargs))  # a deep copy
         return d
 
     @classmethod
@@ -156,6 +183,20 @@ def _check_int(cfg: TrainConfig, name: str, low: int) -> None:
     setattr(cfg, name, int(value))
 
 
+def _check_env_kwargs(cfg: TrainConfig) -> None:
+    """A dict with str keys that survives JSON (it is saved in summaries and checkpoints)."""
+    kwargs = cfg.env_kwargs
+    ok = isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)
+    if ok:
+        try:
+            ok = json.loads(json.dumps(kwargs)) == kwargs
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise ValueError(f"env_kwargs must be a JSON object (a dict of str keys and JSON values), "
+                         f"got {kwargs!r}")
+
+
 def _check_float(cfg: TrainConfig, name: str, low: float, high: float, text: str,
                  low_open: bool = False) -> None:
     """Accept ints/floats in [low, high) (or (low, high) if low_open); store them as float."""
@@ -169,8 +210,11 @@ def _check_float(cfg: TrainConfig, name: str, low: float, high: float, text: str
     setattr(cfg, name, float(value))
 
 
-def validate_env(env_id: str) -> tuple[int, int]:
-    """Check that ``env_id`` exists and suits this A3C; return (obs_dim, n_actions).
+def validate_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[int, int]:
+    """Check that ``env_id`` exists and suits the categorical MLP; return (obs_dim, n_actions).
+
+    (A run checks its env against ITS policy: ``run.TrainingRun`` uses
+    ``envs.env_spaces`` and ``nn.policy.make_policy``.)
 
     >>> validate_env("CartPole-v1")
     (4, 2)
@@ -179,25 +223,14 @@ def validate_env(env_id: str) -> tuple[int, int]:
     ...
     ValueError: A3C here supports discrete actions; Pendulum-v1 has a Box action space
     """
-    import gymnasium as gym
+    from a3c_lib.engine.envs import env_spaces
 
-    if env_id not in gym.registry:
-        close = [k for k in gym.registry if k.lower().startswith(env_id.split("-")[0].lower())]
-        hint = f" (did you mean {', '.join(sorted(close)[:3])}?)" if close else ""
-        raise ValueError(f"env_id {env_id!r} is not a registered gymnasium environment{hint}")
-    try:
-        env = gym.make(env_id, disable_env_checker=True)
-    except Exception as err:  # e.g. DependencyNotInstalled (Box2D, Atari ROMs): one clear line
-        raise ValueError(f"env_id {env_id!r} cannot be created here: {type(err).__name__}: "
-                         f"{err}") from None
-    try:
-        action_space, obs_space = env.action_space, env.observation_space
-    finally:
-        env.close()
-    if not isinstance(action_space, gym.spaces.Discrete):
-        raise ValueError(f"A3C here supports discrete actions; {env_id} has a "
-                         f"{type(action_space).__name__} action space")
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+    obs_space, action_space = env_spaces(env_id, env_kwargs)
+    kind = type(action_space).__name__
+    if kind != "Discrete":
+        raise ValueError(f"A3C here supports discrete actions; {env_id} has a {kind} action "
+                         "space")
+    if kind != "Discrete" or type(obs_space).__name__ != "Box" or len(obs_space.shape) != 1:
         raise ValueError(f"the MLP here needs 1-D Box observations; {env_id} has "
                          f"{obs_space} observations")
     return int(obs_space.shape[0]), int(action_space.n)

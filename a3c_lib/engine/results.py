@@ -22,28 +22,40 @@ from typing import Any
 import numpy as np
 
 from a3c_lib.engine.metrics import MetricsLog
-from a3c_lib.nn.mlp import MLPSpec
+from a3c_lib.nn.policy import Policy
 
 
 @dataclass
 class TrainResult:
-    """The outcome of one run: summary dict, the full MetricsLog and the final global theta."""
+    """The outcome of one run: summary dict, the full MetricsLog, the final global theta and
+    the policy that reads it."""
 
     summary: dict[str, Any]
     metrics: MetricsLog
-    theta: np.ndarray  # (P,) final global parameters, laid out as in mlp.py
-    spec: MLPSpec
+    theta: np.ndarray  # (P,) final global parameters, laid out as the policy says
+    policy: Policy
+
+    @property
+    def spec(self):
+        """The MLPSpec of an MLP policy (``CategoricalMLP``), else None."""
+        return getattr(self.policy, "spec", None)
 
     def save(self, out_dir: str | Path) -> list[Path]:
         """Write metrics.csv, summary.json and weights.npz (for the Keras file, see
-        ``a3c_lib.keras.networks.save_theta``: the engine never imports TensorFlow)."""
+        ``a3c_lib.keras.networks.save_theta``: the engine never imports TensorFlow).
+
+        weights.npz holds ``theta``, ``policy`` (its class name) and, for an MLP policy, its
+        sizes ``obs_dim``, ``n_actions``, ``hidden`` (read by :func:`load_theta`).
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [self.metrics.to_csv(out / "metrics.csv"), out / "summary.json",
                  out / "weights.npz"]
         paths[1].write_text(json.dumps(self.summary, indent=2, default=_jsonable) + "\n")
-        np.savez(paths[2], theta=self.theta, obs_dim=self.spec.obs_dim,
-                 n_actions=self.spec.n_actions, hidden=np.array(self.spec.hidden))
+        sizes = {} if self.spec is None else dict(
+            obs_dim=self.spec.obs_dim, n_actions=getattr(self.spec, "n_actions", 0),
+            hidden=np.array(self.spec.hidden))
+        np.savez(paths[2], theta=self.theta, policy=np.str_(type(self.policy).__name__), **sizes)
         return paths
 
 

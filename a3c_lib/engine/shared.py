@@ -1,10 +1,10 @@
 """The global state that all worker processes share: ONE ``SharedMemory`` block of numpy views.
 
-Layout (float64 unless said)::
+Layout::
 
-    theta      (P,)        the global parameters θ
-    g          (P,)        RMSProp's shared mean of squared gradients
-    lr         (1,)        learning rate η; the notebook may change it while workers run
+    theta      (P,)        the global parameters θ, in the policy's dtype (float64 for the MLP)
+    g          (P,)        RMSProp's shared mean of squared gradients, same dtype
+    lr         (1,)        float64 learning rate η; the notebook may change it while workers run
     counters   (2 + W,)    int64: [global env steps, global updates, updates of worker 0 … W-1]
 
 The parent creates (and finally unlinks) the block; workers attach to it by name. Every read-modify
@@ -15,6 +15,9 @@ The parent creates (and finally unlinks) the block; workers attach to it by name
 >>> t = SharedState.attach(s.handle); float(t.theta.sum()), int(t.counters[STEP])
 (3.0, 5)
 >>> t.close(); s.close(); s.unlink()
+>>> s = SharedState.create(n_params=3, n_workers=1, dtype="float32"); s.theta.dtype, s.lr.dtype
+(dtype('float32'), dtype('float64'))
+>>> s.close(); s.unlink()
 """
 
 from __future__ import annotations
@@ -33,29 +36,37 @@ class Handle(NamedTuple):
     name: str
     n_params: int
     n_workers: int
+    dtype: str = "float64"  # of theta and g
 
 
 class SharedState:
     """numpy views (theta, g, lr, counters) into one shared-memory block."""
 
-    def __init__(self, shm: shared_memory.SharedMemory, n_params: int, n_workers: int) -> None:
+    def __init__(self, shm: shared_memory.SharedMemory, n_params: int, n_workers: int,
+                 dtype: str = "float64") -> None:
         self._shm = shm
-        self.handle = Handle(shm.name, n_params, n_workers)
-        p = n_params
-        self.theta = np.ndarray((p,), np.float64, shm.buf, offset=0)
-        self.g = np.ndarray((p,), np.float64, shm.buf, offset=8 * p)
-        self.lr = np.ndarray((1,), np.float64, shm.buf, offset=16 * p)
-        self.counters = np.ndarray((2 + n_workers,), np.int64, shm.buf, offset=16 * p + 8)
+        self.handle = Handle(shm.name, n_params, n_workers, np.dtype(dtype).name)
+        p, tail = n_params, self._tail_offset(n_params, dtype)
+        self.theta = np.ndarray((p,), dtype, shm.buf, offset=0)
+        self.g = np.ndarray((p,), dtype, shm.buf, offset=tail // 2)
+        self.lr = np.ndarray((1,), np.float64, shm.buf, offset=tail)
+        self.counters = np.ndarray((2 + n_workers,), np.int64, shm.buf, offset=tail + 8)
 
     @staticmethod
-    def nbytes(n_params: int, n_workers: int) -> int:
-        return 8 * (2 * n_params + 1 + 2 + n_workers)
+    def _tail_offset(n_params: int, dtype: str) -> int:
+        """Bytes of theta + g, each rounded up to 8 so that lr and the counters stay aligned."""
+        return 2 * (-(-n_params * np.dtype(dtype).itemsize // 8) * 8)
 
     @classmethod
-    def create(cls, n_params: int, n_workers: int) -> SharedState:
+    def nbytes(cls, n_params: int, n_workers: int, dtype: str = "float64") -> int:
+        return cls._tail_offset(n_params, dtype) + 8 * (1 + 2 + n_workers)
+
+    @classmethod
+    def create(cls, n_params: int, n_workers: int, dtype: str = "float64") -> SharedState:
         """A new zero-filled block (the parent's; it must call :meth:`unlink` at the end)."""
-        shm = shared_memory.SharedMemory(create=True, size=cls.nbytes(n_params, n_workers))
-        state = cls(shm, n_params, n_workers)
+        size = cls.nbytes(n_params, n_workers, dtype)
+        shm = shared_memory.SharedMemory(create=True, size=size)
+        state = cls(shm, n_params, n_workers, dtype)
         state.theta.fill(0.0), state.g.fill(0.0), state.lr.fill(0.0), state.counters.fill(0)
         return state
 
@@ -63,7 +74,7 @@ class SharedState:
     def attach(cls, handle: Handle) -> SharedState:
         """Attach to an existing block by name (in a worker)."""
         return cls(shared_memory.SharedMemory(name=handle.name), handle.n_params,
-                   handle.n_workers)
+                   handle.n_workers, handle.dtype)
 
     def close(self) -> None:
         """Drop the views and unmap the block (the data lives on until :meth:`unlink`)."""

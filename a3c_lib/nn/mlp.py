@@ -264,6 +264,9 @@ def loss_and_grad(
     """
     obs = _check_obs(spec, obs)
     batch = obs.shape[0]
+    if batch == 0:  # a mean over nothing is NaN: refuse it here, not in the shared θ
+        raise ValueError(f"obs must hold a batch of at least 1 observation, got shape "
+                         f"{obs.shape}")
     actions = np.asarray(actions)
     returns = np.asarray(returns, dtype=np.float64)
     if actions.shape != (batch,) or not np.issubdtype(actions.dtype, np.integer):
@@ -271,7 +274,7 @@ def loss_and_grad(
             f"actions must be an integer array of shape ({batch},), got "
             f"{actions.dtype} {actions.shape}"
         )
-    if batch and (actions.min() < 0 or actions.max() >= spec.n_actions):
+    if (actions.min() < 0 or actions.max() >= spec.n_actions):
         raise ValueError(
             f"actions must be in [0, {spec.n_actions}), got {actions.min()}..{actions.max()}"
         )

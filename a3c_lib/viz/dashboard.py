@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import threading
 import time
 import warnings
@@ -33,6 +32,7 @@ import warnings
 import ipywidgets as widgets
 
 from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.cpus import available_cpus
 from a3c_lib.engine.metrics import MetricsLog
 from a3c_lib.viz.live_plot import training_figure
 from a3c_lib.viz.plots import figure_to_png
@@ -64,8 +64,10 @@ class TrainingDashboard:
         self.lr = widgets.FloatLogSlider(value=c.lr, base=10, min=log_lr - 3.0, max=log_lr + 1.5,
                                          step=0.1, description="learning rate",
                                          readout_format=".1e")
+        # up to twice the CPUs this process may use (affinity, cgroup quota; not the host's
+        # count): enough to SEE over-subscription slow each worker down
         self.workers = widgets.IntSlider(value=c.workers, min=1,
-                                         max=max(4, os.cpu_count() or 1, c.workers),
+                                         max=max(2 * available_cpus(), c.workers),
                                          description="workers", disabled=c.algo == "ac")
         for slider in (self.gamma, self.lr, self.workers):
             slider.style.description_width = "initial"  # show "learning rate" in full

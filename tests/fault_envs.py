@@ -1,0 +1,76 @@
+"""Test-only environments, loaded by module prefix: ``env_id="fault_envs:A3CFault-v0"``.
+
+Fault injection lives HERE, not in the engine: a CartPole that misbehaves in one worker after
+some steps, chosen with ``env_kwargs`` (a worker only builds its envs from the config, so the
+spawned process imports this module itself through the id's prefix, as ``gym.make`` does).
+
+* ``A3CFault-v0(worker, after_steps, mode, flag=None)`` — in the process of worker ``worker``
+  (``a3c-worker-<i>``), the env's step number ``after_steps + 1`` does ``mode``: ``raise``
+  (RuntimeError), ``nan`` (a NaN reward: the loss and the gradient become non-finite),
+  ``exit`` (``os._exit(3)``: dies without a word) or ``hang`` (sleeps an hour). With
+  ``envs_per_worker`` envs, each counts its own steps: ``after_steps = k · t_max`` fires in the
+  worker's rollout k + 1, after exactly k updates. ``flag``: a path created just before the fault
+  strikes, so a test can WAIT for it instead of guessing a time.
+* ``A3CProbe-v0(report)`` — a CartPole that, when created, writes which heavy modules the
+  process has loaded to ``report/<pid>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+FAULT_ID, PROBE_ID = "fault_envs:A3CFault-v0", "fault_envs:A3CProbe-v0"
+
+
+class FaultEnv(gym.Wrapper):
+    def __init__(self, worker: int = 0, after_steps: int = 0, mode: str = "raise",
+                 flag: str | None = None):
+        super().__init__(gym.make("CartPole-v1", disable_env_checker=True))
+        if mode not in ("raise", "nan", "exit", "hang"):
+            raise ValueError(f"mode must be raise, nan, exit or hang, got {mode!r}")
+        self.armed = multiprocessing.current_process().name == f"a3c-worker-{worker}"
+        self.after_steps, self.mode, self.flag, self.steps = after_steps, mode, flag, 0
+
+    def step(self, action):
+        self.steps += 1
+        out = self.env.step(action)
+        if self.armed and self.steps == self.after_steps + 1:
+            if self.flag:
+                Path(self.flag).touch()
+            if self.mode == "raise":
+                raise RuntimeError("fault injected by fault_envs")
+            if self.mode == "exit":
+                os._exit(3)
+            if self.mode == "hang":
+                time.sleep(3600)
+            obs, _, terminated, truncated, info = out
+            return obs, float("nan"), terminated, truncated, info
+        return out
+
+
+class ProbeEnv(gym.Wrapper):
+    def __init__(self, report: str):
+        super().__init__(gym.make("CartPole-v1", disable_env_checker=True))
+        loaded = {name: name in sys.modules for name in ("tensorflow", "keras", "matplotlib",
+                                                         "a3c_lib.keras", "a3c_lib.viz")}
+        Path(report, f"{os.getpid()}.json").write_text(json.dumps(loaded))
+
+
+gym.register(id="A3CFault-v0", entry_point=FaultEnv, max_episode_steps=500)
+gym.register(id="A3CProbe-v0", entry_point=ProbeEnv, max_episode_steps=500)
+
+
+def fault(worker: int, after_updates: int, mode: str = "raise", t_max: int = 8,
+          flag=None) -> dict:
+    """TrainConfig fields for a fault in ``worker`` after ``after_updates`` of its updates."""
+    kwargs = {"worker": worker, "after_steps": after_updates * t_max, "mode": mode}
+    if flag is not None:
+        kwargs["flag"] = str(flag)
+    return {"env_id": FAULT_ID, "env_kwargs": kwargs, "t_max": t_max}
