@@ -184,6 +184,28 @@ class GridWorld:
         return GridWorldEnv(self, render_mode=render_mode)
 
 
+def risky_shortcut_grid() -> GridWorld:
+    """A grid with a short path past a trap and a long safe detour (notebook 04's γ slider).
+
+    ::
+
+        . . . . .      the detour: up, along the top row, down — 8 moves
+        . # # # .
+        S . . . G      the shortcut: 4 moves, with the trap T just below its middle cell
+        # . T . #
+
+    No step cost: only γ says how much a later goal is worth. A learning agent's policy is
+    stochastic, so walking next to the trap risks falling in; whether the 4-move gamble or the
+    8-move detour is better then depends on γ.
+
+    >>> grid = risky_shortcut_grid()
+    >>> grid.n_states, grid.to_mdp().start.argmax() == grid.state_of(2, 0)
+    (15, np.True_)
+    """
+    return GridWorld(rows=4, cols=5, walls=((1, 1), (1, 2), (1, 3), (3, 0), (3, 4)),
+                     goals=((2, 4),), traps=((3, 2),), start=(2, 0), step_reward=0.0)
+
+
 class GridWorldEnv(gym.Env):
     """Gymnasium view of a :class:`GridWorld`.
 

@@ -276,3 +276,26 @@ def cartpole_strip(observations, titles=None, width: float = 2.2) -> Figure:
         ax.title.set_fontsize(9)
         ax.set_axis_off()
     return fig
+
+
+def curves_plot(x, curves: dict, ax: Axes | None = None, xlabel: str = "", ylabel: str = "",
+                title: str | None = None, ylim: tuple[float, float] | None = None) -> Figure:
+    """Several curves y(x) on one axis, e.g. the cosine between two gradients against γ.
+
+    >>> fig = curves_plot([0.5, 0.9], {"uniform π": [0.5, 0.8], "learned π": [0.7, 0.98]})
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['uniform π', 'learned π']
+    """
+    x = np.asarray(x, dtype=np.float64)  # (M,)
+    fig, ax = _new_axes(ax, (4.5, 3.0))
+    for label, y in curves.items():
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != x.shape:
+            raise ValueError(f"curves[{label!r}] must have the shape of x {x.shape}, got {y.shape}")
+        ax.plot(x, y, "o-", ms=3, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
