@@ -17,7 +17,8 @@ without touching the loop. θ is always ONE flat vector (it lives in shared memo
 Policies are built by :func:`make_policy` from ``(config, observation_space, action_space)``
 in the parent AND in every spawned worker (nothing is pickled but the config), so a factory
 must be deterministic. ``config.policy`` picks it: ``"auto"`` (by action space), a registered
-name, or ``"module:function"`` (imported, then called like a factory).
+name, ``"name:rest"`` for a registered name that reads the rest itself (``"keras:pkg.mod:fn"``),
+or ``"module:function"`` (imported, then called like a factory).
 
 >>> import gymnasium as gym
 >>> from types import SimpleNamespace
@@ -119,12 +120,17 @@ def categorical_mlp(config, observation_space, action_space) -> CategoricalMLP:
     return CategoricalMLP(mlp.MLPSpec(int(shape[0]), int(action_space.n), tuple(config.hidden)))
 
 
-#: name -> factory(config, observation_space, action_space) -> Policy. Others add theirs with
-#: :func:`register_policy` (e.g. "gaussian" for Box actions).
-POLICIES: dict[str, Callable[..., Policy]] = {"categorical": categorical_mlp}
+#: name -> factory(config, observation_space, action_space) -> Policy, or the factory's
+#: "module:function" path, imported only when used (so that this module never imports
+#: TensorFlow). Others add theirs with :func:`register_policy` (e.g. "gaussian" for Box actions).
+POLICIES: dict[str, Callable[..., Policy] | str] = {
+    "categorical": categorical_mlp,
+    "keras": "a3c_lib.keras.policy:keras_policy",  # policy="keras:module:function"
+    "gaussian": "a3c_lib.nn.gaussian:gaussian_mlp",  # N(μ(s), σ(s)²) for Box actions
+}
 
 #: policy="auto": the policy name for each kind of action space (by the space's class name).
-AUTO: dict[str, str] = {"Discrete": "categorical"}
+AUTO: dict[str, str] = {"Discrete": "categorical", "Box": "gaussian"}
 
 
 def register_policy(name: str, factory: Callable[..., Policy],
@@ -150,18 +156,21 @@ def make_policy(config, observation_space, action_space) -> Policy:
                              f"{', '.join(AUTO)}); pass policy= a registered name or "
                              "'module:function'")
         name = AUTO[kind]
-    if ":" in name:
-        module, _, attr = name.partition(":")
+    head = name.partition(":")[0]
+    if name in POLICIES or head in POLICIES:  # "name" or "name:whatever the factory reads"
+        factory = POLICIES[name if name in POLICIES else head]
+    elif ":" in name:
+        factory = name
+    else:
+        raise ValueError(f"policy must be 'auto', one of {', '.join(POLICIES)} or "
+                         f"'module:function', got {name!r}")
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
             raise ValueError(f"policy {name!r} cannot be loaded: {type(err).__name__}: "
                              f"{err}") from None
-    elif name in POLICIES:
-        factory = POLICIES[name]
-    else:
-        raise ValueError(f"policy must be 'auto', one of {', '.join(POLICIES)} or "
-                         f"'module:function', got {name!r}")
     policy = factory(config, observation_space, action_space)
     if not isinstance(policy, Policy):
         raise ValueError(f"policy {name!r} built a {type(policy).__name__}, which lacks the "
