@@ -15,12 +15,19 @@ trap cells are terminal. It is deterministic, like the environments of the cours
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
 from a3c_lib.mdp import TabularMDP
+
+# Gymnasium draws CartPole (notebook 00) with pygame. Without a display SDL picks a video driver
+# that needs XDG_RUNTIME_DIR and prints "XDG_RUNTIME_DIR is invalid" into the notebook; the dummy
+# driver draws rgb_array frames off-screen. Set before pygame starts; a desktop keeps its driver.
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 Cell = tuple[int, int]
 ACTIONS = ("up", "right", "down", "left")
