@@ -31,15 +31,20 @@ FAULT_ID, PROBE_ID = "fault_envs:A3CFault-v0", "fault_envs:A3CProbe-v0"
 
 class FaultEnv(gym.Wrapper):
     def __init__(self, worker: int = 0, after_steps: int = 0, mode: str = "raise",
-                 flag: str | None = None):
+                 flag: str | None = None, wait_for: str | None = None):
         super().__init__(gym.make("CartPole-v1", disable_env_checker=True))
         if mode not in ("raise", "nan", "exit", "hang"):
             raise ValueError(f"mode must be raise, nan, exit or hang, got {mode!r}")
         self.armed = multiprocessing.current_process().name == f"a3c-worker-{worker}"
         self.after_steps, self.mode, self.flag, self.steps = after_steps, mode, flag, 0
+        self.wait_for = wait_for
 
     def step(self, action):
         self.steps += 1
+        if self.wait_for and not self.armed and self.steps == 1:
+            deadline = time.monotonic() + 120
+            while not Path(self.wait_for).exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         out = self.env.step(action)
         if self.armed and self.steps == self.after_steps + 1:
             if self.flag:
@@ -68,9 +73,11 @@ gym.register(id="A3CProbe-v0", entry_point=ProbeEnv, max_episode_steps=500)
 
 
 def fault(worker: int, after_updates: int, mode: str = "raise", t_max: int = 8,
-          flag=None) -> dict:
+          flag=None, wait_for=None) -> dict:
     """TrainConfig fields for a fault in ``worker`` after ``after_updates`` of its updates."""
     kwargs = {"worker": worker, "after_steps": after_updates * t_max, "mode": mode}
     if flag is not None:
         kwargs["flag"] = str(flag)
+    if wait_for is not None:
+        kwargs["wait_for"] = str(wait_for)
     return {"env_id": FAULT_ID, "env_kwargs": kwargs, "t_max": t_max}

@@ -49,6 +49,10 @@ BAD = [
     ("max_steps", 0, "max_steps must be an integer >= 1, got 0"),
     ("target_return", float("nan"), "target_return must be a finite number or None, got nan"),
     ("checkpoint_every", -1, "checkpoint_every must be an integer >= 0, got -1"),
+    ("reward_scale", 0.0, "reward_scale must be a finite number > 0, got 0.0"),
+    ("reward_scale", -0.1, "reward_scale must be a finite number > 0, got -0.1"),
+    ("reward_clip", 0, "reward_clip must be None or a finite number > 0, got 0"),
+    ("sigma_init", 0.0, "sigma_init must be a finite number > 0.001, got 0.0"),
 ]
 
 

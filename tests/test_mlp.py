@@ -219,3 +219,13 @@ def test_policy_loss_does_not_move_the_critic_head():
     g = unflatten(TINY, grad)
     assert (g["W_v"] == 0).all() and (g["b_v"] == 0).all()  # advantage is a constant
     assert np.abs(g["W_pi"]).max() > 1e-3 and np.abs(g["W0"]).max() > 1e-4  # actor does learn
+
+
+def test_an_empty_batch_is_refused_not_nan():
+    """Defect 6: a batch of 0 observations gave a NaN loss (a mean over nothing)."""
+    spec = MLPSpec(3, 2, hidden=(4,))
+    theta = init_theta(spec, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^obs must hold a batch of at least 1 observation, "
+                                         r"got shape \(0, 3\)$"):
+        loss_and_grad(spec, theta, np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros(0),
+                          entropy_coef=0.0, value_coef=0.5)

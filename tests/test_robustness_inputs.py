@@ -20,16 +20,17 @@ import pytest
 from a3c_lib import cli
 from a3c_lib.engine import training
 from a3c_lib.engine.config import MAX_WORKERS, TrainConfig, validate_env
+from a3c_lib.engine.cpus import available_cpus
 from a3c_lib.engine.metrics import RECENT, EpisodeRow, MetricsLog, UpdateRow
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[1]
-CPUS = os.cpu_count() or 1
+CPUS = available_cpus()  # what this process may use (affinity, cgroup quota)
 
 
 # ---- Python API ---------------------------------------------------------------------------------
 def test_workers_far_above_the_cpus_warn_and_absurd_counts_are_refused():
-    with pytest.warns(UserWarning, match=f"^workers=64 > os.cpu_count\\(\\)={CPUS}: "):
+    with pytest.warns(UserWarning, match=f"^workers=64 > the {CPUS} CPU\\(s\\) this process "):
         TrainConfig(workers=64)
     with pytest.raises(ValueError, match=rf"^workers must be an integer in \[1, {MAX_WORKERS}\], "
                                          rf"got {MAX_WORKERS + 1}$"):
@@ -49,11 +50,10 @@ def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
     ("Foo-v0", "env_id 'Foo-v0' is not a registered gymnasium environment"),
     ("cartpole-v1", "env_id 'cartpole-v1' is not a registered gymnasium environment (did you "
                     "mean CartPole-v0, CartPole-v1?)"),
-    ("MountainCarContinuous-v0", "A3C here supports discrete actions; MountainCarContinuous-v0 "
-                                 "has a Box action space"),
-    ("Pendulum-v1", "A3C here supports discrete actions; Pendulum-v1 has a Box action space"),
+    ("FrozenLake-v1", "env_id 'FrozenLake-v1': policy 'categorical' (an MLP) needs 1-D Box "
+                      "observations, got Discrete(16)"),
 ])
-def test_train_refuses_unknown_and_continuous_envs_before_starting(env_id, message):
+def test_train_refuses_unknown_and_unsuitable_envs_before_starting(env_id, message):
     with pytest.raises(ValueError) as info:
         training.train(TrainConfig(env_id=env_id, max_steps=100, hidden=(8,)))
     assert str(info.value) == message
@@ -77,8 +77,21 @@ def test_config_that_is_not_a_train_config_is_refused():
 # ---- CLI (in-process: the same main() as `python -m a3c_lib`) ------------------------------------
 @pytest.mark.parametrize(("args", "line"), [
     (["--env", "Foo-v0"], "error: env_id 'Foo-v0' is not a registered gymnasium environment"),
-    (["--env", "MountainCarContinuous-v0"], "error: A3C here supports discrete actions; "
-                                            "MountainCarContinuous-v0 has a Box action space"),
+    (["--env", "FrozenLake-v1"], "error: env_id 'FrozenLake-v1': policy 'categorical' (an MLP) "
+                                 "needs 1-D Box observations, got Discrete(16)"),
+    (["--env-kwargs", "{bad"], "error: --env-kwargs must be a JSON object like "
+                               "'{\"max_episode_steps\": 200}', got '{bad' (Expecting property "
+                               "name enclosed in double quotes)"),
+    (["--env-kwargs", "[1]"], "error: --env-kwargs must be a JSON object like "
+                              "'{\"max_episode_steps\": 200}', got '[1]'"),
+    (["--env-kwargs", '{"gravity": 1}'], "error: --env-kwargs {'gravity': 1} are not accepted by "
+                                         "CartPole-v1: TypeError: CartPoleEnv.__init__() got an "
+                                         "unexpected keyword argument 'gravity' was raised from "
+                                         "the environment creator for CartPole-v1 with kwargs "
+                                         "({'gravity': 1})"),
+    (["--env", "no_such_module:Foo-v0"], "error: env_id 'no_such_module:Foo-v0': module "
+                                         "'no_such_module' cannot be imported: No module named "
+                                         "'no_such_module'"),
     (["--workers", "0"], "error: workers must be an integer >= 1, got 0"),
     (["--workers", "1000"], f"error: workers must be an integer in [1, {MAX_WORKERS}], got 1000"),
     (["--lr", "0"], "error: lr must be a finite number > 0, got 0.0"),
@@ -123,8 +136,8 @@ def test_cli_more_workers_than_cpus_is_one_warning_line(tmp_path):
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"warning: workers={n} > os.cpu_count()={CPUS}: the worker processes will share cores "
-        "and each will run slower"]
+        f"warning: workers={n} > the {CPUS} CPU(s) this process may use: the worker processes "
+        "will share cores and each will run slower"]
 
 
 # ---- widgets: the dashboard shows the engine's message in its status line ----------------------

@@ -12,12 +12,14 @@ import time
 import numpy as np
 import psutil
 import pytest
-from fault_envs import fault
+from fault_envs import PROBE_ID, fault
 from process_helpers import spawned_children
 
 from a3c_lib.engine import training
 from a3c_lib.engine.checkpoint import load_checkpoint, save_checkpoint
 from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.results import TrainResult
+from a3c_lib.engine.seeding import run_seeds
 from a3c_lib.nn import mlp
 
 pytestmark = pytest.mark.timeout(90)
@@ -105,16 +107,86 @@ def test_worker_fault_stops_the_run_with_its_traceback(worker, after, mode, expe
     assert_clean(threads)
 
 
-def test_keyboard_interrupt_in_train_stops_cleanly():
+def test_keyboard_interrupt_in_train_stops_cleanly(sigint_raises):
     threads = set(threading.enumerate())
-    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    t = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        training.train(TrainConfig(max_steps=10**9, **SMALL))
-    assert time.monotonic() - t < 3.0 + 1.5
-    timer.join()
+    seen = threading.Event()
+
+    def interrupt_when_training(log):  # on the monitor thread, once updates arrive
+        if log.n_updates and not seen.is_set():
+            seen.set()
+            os.kill(os.getpid(), signal.SIGINT)  # handled in the main thread, inside train()
+
+    with pytest.raises(KeyboardInterrupt):  # max_steps 1e9: only the Ctrl-C can end train()
+        training.train(TrainConfig(max_steps=10**9, **SMALL), on_metrics=interrupt_when_training)
+    assert seen.is_set()
+    run = training._active
+    assert not run.running and run.result.summary["stopped_by"] == "stop"
     assert_clean(threads)
+
+
+def test_wait_returns_only_once_the_results_are_saved(tmp_path, monkeypatch):
+    """Defect 1: wait() returned as soon as the result existed, before it was saved and the run
+    was over; train() then returned, the CLI exited (files missing) and the next start() said
+    "already running"."""
+    original = TrainResult.save
+
+    def slow_save(self, out_dir):
+        time.sleep(1.0)  # a slow disk
+        return original(self, out_dir)
+
+    monkeypatch.setattr(TrainResult, "save", slow_save)
+    run = training.start(TrainConfig(algo="a2c", max_steps=300, **SMALL), out_dir=tmp_path)
+    while (result := run.wait(timeout=0.2)) is None:
+        pass
+    assert not run.running  # over: a new run may start at once
+    assert (tmp_path / "summary.json").is_file() and (tmp_path / "weights.npz").is_file()
+    assert result.summary["global_steps"] >= 300
+
+
+def test_train_in_a_loop_with_out_dir(tmp_path):
+    """Defect 1, as users hit it: train() in a loop, each run writing its folder."""
+    for seed in range(4):
+        out = tmp_path / f"s{seed}"
+        result = training.train(TrainConfig(algo="a2c", max_steps=200, seed=seed, **SMALL),
+                                out_dir=out)
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["global_steps"] == result.summary["global_steps"] >= 200
+        assert (out / "metrics.csv").read_text().endswith("\n")  # complete, not cut mid-row
+
+
+def test_random_streams_of_runs_and_workers_never_coincide():
+    """Defect 4: with seed + i, run 1's worker 0 WAS run 0's worker 1, and worker 0's sampling
+    rng was the θ-init rng. Every stream now comes from SeedSequence(seed).spawn."""
+    def first_draws(seq):
+        return tuple(np.random.default_rng(seq).integers(0, 2**62, 4))
+
+    streams = {}
+    for seed in range(4):
+        s = run_seeds(seed, n_workers=3, envs_per_worker=4)
+        streams[(seed, "init")] = first_draws(s.init)
+        for i, w in enumerate(s.workers):
+            streams[(seed, i, "rng")] = first_draws(w.rng)
+            for j, env_seed in enumerate(w.env_seeds):
+                streams[(seed, i, "env", j)] = (env_seed,)
+    assert len(set(streams.values())) == len(streams)  # all distinct
+    # the old scheme would fail this very check:
+    old = {(seed, i): seed + i for seed in range(4) for i in range(3)}
+    assert len(set(old.values())) < len(old)
+    # the same seed gives the same streams (seeded a2c/ac stay reproducible)
+    a, b = run_seeds(5, 1, 2), run_seeds(5, 1, 2)
+    assert a.workers[0].env_seeds == b.workers[0].env_seeds
+    assert first_draws(a.workers[0].rng) == first_draws(b.workers[0].rng)
+
+
+def test_a_module_prefixed_env_with_kwargs_trains(tmp_path):
+    """Seam: ``module:Env-v0`` ids are imported (in the parent AND in each spawned worker), and
+    env_kwargs reach gym.make in every worker."""
+    cfg = TrainConfig(env_id=PROBE_ID, env_kwargs={"report": str(tmp_path)}, workers=2,
+                      max_steps=500, **SMALL)
+    result = training.train(cfg)
+    assert result.summary["global_steps"] >= 500
+    reports = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert len(reports) >= 3  # the parent's check + 2 workers, each built its envs with kwargs
 
 
 @pytest.mark.parametrize(("algo", "steps"), [("ac", 1500), ("a2c", 3000)])
