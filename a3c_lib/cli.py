@@ -87,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, f.name)
         if value is not None:
             kwargs[f.name] = _convert(f.name, value)
-    return TrainConfig(**kwargs)
+    return TrainConfig.for_env(**kwargs)  # the env's defaults (engine/tasks.py) under the flags
 
 
 def _convert(name: str, value):
@@ -95,7 +95,7 @@ def _convert(name: str, value):
     kind = TrainConfig.__dataclass_fields__[name].type
     if name == "hidden":
         return tuple(_convert("t_max", v) for v in value)
-    if name == "target_return" and value.lower() in ("none", "null"):
+    if name in ("target_return", "reward_clip") and value.lower() in ("none", "null"):
         return None
     if name == "env_kwargs":
         try:
@@ -185,7 +185,10 @@ def _run_train(args: argparse.Namespace) -> int:
     result = run.result  # wait() returned: every file is written
     if not args.no_keras and interrupted is None and not run.error and result.spec is not None:
         from a3c_lib.keras import networks  # TensorFlow (quietly): only now, workers are done
+        from a3c_lib.nn.gaussian import GaussianSpec
 
+        if isinstance(result.spec, GaussianSpec):  # continuous actions: its own Keras twin
+            from a3c_lib.keras import gaussian as networks
         networks.save_theta(result.theta, result.spec, Path(out) / "model.weights.h5")
     s = result.summary
     if interrupted is not None:

@@ -63,6 +63,9 @@ FIELD_DOCS: dict[str, str] = {
     "max_steps": "global env-step budget; int >= 1",
     "target_return": "stop when the 100-episode mean training return reaches it; None = never",
     "checkpoint_every": "save a checkpoint every this many global updates (0 = off); int >= 0",
+    "reward_scale": "the learner sees reward_scale · r (returns shown stay raw); > 0",
+    "reward_clip": "then clips it to [−c, c] (the paper's Atari recipe: 1); None = off, or > 0",
+    "sigma_init": "Gaussian policy (Box actions): initial σ in the unit action box; > 0.001",
 }
 
 
@@ -98,6 +101,11 @@ class TrainConfig:
     max_steps: int = 1_000_000
     target_return: float | None = 475.0
     checkpoint_every: int = 0
+    # Reward handling: WHY in engine/rewards.py (the critic's regression target and the
+    # advantage's magnitude scale with r). Per-env values: TrainConfig.for_env / engine/tasks.py.
+    reward_scale: float = 1.0
+    reward_clip: float | None = None
+    sigma_init: float = 0.5
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -126,6 +134,11 @@ class TrainConfig:
         _check_float(self, "value_coef", 0.0, math.inf, "a finite number >= 0")
         if self.target_return is not None:
             _check_float(self, "target_return", -math.inf, math.inf, "a finite number or None")
+        _check_float(self, "reward_scale", 0.0, math.inf, "a finite number > 0", low_open=True)
+        if self.reward_clip is not None:
+            _check_float(self, "reward_clip", 0.0, math.inf, "None or a finite number > 0",
+                         low_open=True)
+        _check_float(self, "sigma_init", 1e-3, math.inf, "a finite number > 0.001", low_open=True)
         try:
             hidden = tuple(self.hidden)
         except TypeError:
@@ -157,6 +170,21 @@ class TrainConfig:
         d["hidden"] = list(self.hidden)
         d["env_kwargs"] = json.loads(json.dumps(self.env_kwargs))  # a deep copy
         return d
+
+    @classmethod
+    def for_env(cls, env_id: str = "CartPole-v1", **fields: Any) -> TrainConfig:
+        """The config for ``env_id``: YOUR fields > the env's defaults (``engine/tasks.py``) >
+        the dataclass defaults (tuned on CartPole). The CLI builds its config this way.
+
+        >>> cfg = TrainConfig.for_env("Acrobot-v1", seed=3)
+        >>> cfg.reward_scale, cfg.target_return, cfg.seed
+        (0.1, -100.0, 3)
+        >>> TrainConfig.for_env("Acrobot-v1", reward_scale=1.0).reward_scale  # yours win
+        1.0
+        """
+        from a3c_lib.engine.tasks import task_defaults
+
+        return cls(**{**task_defaults(env_id), "env_id": env_id, **fields})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:

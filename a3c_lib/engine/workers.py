@@ -30,6 +30,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from a3c_lib.engine.config import TrainConfig
+from a3c_lib.engine.rewards import shape_rewards
 from a3c_lib.engine.rollout import RolloutCollector, make_envs
 from a3c_lib.engine.seeding import WorkerSeeds
 from a3c_lib.nn.mlp import LossStats
@@ -100,7 +101,8 @@ def _loop(job: WorkerJob, policy, params: GlobalParams, collector: RolloutCollec
         seen_updates, step0 = params.pull(theta_local)  # θ' ← θ
         rollout, episodes = collector.collect(theta_local)
         t_max, n = rollout.rewards.shape  # (T, N)
-        returns = n_step_returns(rollout.rewards, rollout.terminated, rollout.truncated,
+        rewards = shape_rewards(rollout.rewards, cfg.reward_scale, cfg.reward_clip)  # (T, N)
+        returns = n_step_returns(rewards, rollout.terminated, rollout.truncated,
                                  rollout.next_values, cfg.gamma)  # (T, N)
         # overflow is not warned about (stderr noise): a non-finite result is refused below
         with np.errstate(over="ignore", invalid="ignore"):

@@ -115,3 +115,13 @@ def gaussian_gradients(model: keras.Model, spec: GaussianSpec, states, actions, 
     stats = LossStats(float(total), *(float(parts[k]) for k in
                                       ("policy_loss", "value_loss", "entropy")))
     return stats, flat_gradients(model, spec, grads)
+
+
+def save_theta(theta: np.ndarray, spec: GaussianSpec, path) -> object:
+    """Write the numpy Gaussian policy's theta as a Keras ``.weights.h5`` file (as
+    ``networks.save_theta`` does for the categorical MLP)."""
+    from a3c_lib.keras.networks import save_weights
+
+    model = build_gaussian_actor_critic(spec)
+    set_flat_weights(model, spec, theta)
+    return save_weights(model, path)

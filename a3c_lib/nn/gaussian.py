@@ -242,8 +242,8 @@ class GaussianPolicy:
     (array([2.]), array([-0.5]))
     """
 
-    dtype = np.float64
-    action_dtype = np.float64
+    dtype = np.dtype(np.float64)
+    action_dtype = np.dtype(np.float64)
 
     def __init__(self, spec: GaussianSpec, low, high) -> None:
         self.spec = spec
@@ -267,6 +267,10 @@ class GaussianPolicy:
     def value(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         return forward(self.spec, theta, obs)[2]
 
+    def mode(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
+        """The greedy action μ(s) (B, D): the density's peak (for evaluation, not training)."""
+        return forward(self.spec, theta, obs)[0]
+
     def env_action(self, action: np.ndarray) -> np.ndarray:
         """What the env receives: clip(a, −1, 1) mapped affinely onto [low, high] (D,)."""
         unit = np.clip(action, -1.0, 1.0)
@@ -274,3 +278,28 @@ class GaussianPolicy:
 
     def loss_and_grad(self, theta, obs, actions, returns, entropy_coef, value_coef):
         return loss_and_grad(self.spec, theta, obs, actions, returns, entropy_coef, value_coef)
+
+
+def gaussian_mlp(config, observation_space, action_space) -> GaussianPolicy:
+    """Factory of :class:`GaussianPolicy` (the Policy registry's "gaussian"; "auto" for Box).
+
+    ``config.hidden`` sizes the trunk; ``config.sigma_init`` (if the config has it) the initial σ.
+
+    >>> import gymnasium as gym
+    >>> from types import SimpleNamespace
+    >>> pol = gaussian_mlp(SimpleNamespace(hidden=(8,)), gym.spaces.Box(-1, 1, (3,)),
+    ...                    gym.spaces.Box(-2, 2, (1,)))
+    >>> pol.n_params, pol.action_shape  # 3*8+8 + 2*(8*1+1) + 8+1
+    (59, (1,))
+    """
+    kind = type(action_space).__name__
+    shape = getattr(action_space, "shape", None)
+    if kind != "Box" or shape is None or len(shape) != 1:
+        raise ValueError(f"policy 'gaussian' needs a 1-D Box action space, got {action_space}")
+    obs_shape = getattr(observation_space, "shape", None)
+    if type(observation_space).__name__ != "Box" or obs_shape is None or len(obs_shape) != 1:
+        raise ValueError(f"policy 'gaussian' (an MLP) needs 1-D Box observations, got "
+                         f"{observation_space}")
+    spec = GaussianSpec(int(obs_shape[0]), int(shape[0]), tuple(config.hidden),
+                        float(getattr(config, "sigma_init", 0.5)))
+    return GaussianPolicy(spec, action_space.low, action_space.high)

@@ -1,6 +1,7 @@
-"""The agent on screen: play CartPole with a theta, record the frames, animate them (nb 08).
+"""The agent on screen: play an env with a theta, record the frames, animate them (nb 08, 09).
 
-The agent acts with the numpy network of ``mlp.py`` (a few µs per step; no Keras call per step).
+The agent acts with the numpy policy the trainer uses for the env (``nn.policy.make_policy``: the
+categorical MLP of ``mlp.py`` or the Gaussian of ``nn/gaussian.py``; no Keras call per step).
 Two ways to turn π(·|s) into an action:
 
 * **sampled** — a ~ π(·|s), as during training: the agent keeps exploring, and its wobbles are
@@ -34,34 +35,43 @@ class Evaluation(NamedTuple):
     lengths: np.ndarray
 
 
-def _policy(theta_or_path, env_id: str, hidden) -> tuple[mlp.MLPSpec, np.ndarray]:
-    """(spec, theta) from a theta array or a weights.npz path (loaded without pickle)."""
-    from a3c_lib.engine.config import validate_env
+def _make_policy(env_id: str, hidden):
+    """The policy the trainer builds for env_id ("auto": categorical MLP or Gaussian)."""
+    from types import SimpleNamespace
 
+    from a3c_lib.engine.envs import env_spaces
+    from a3c_lib.nn.policy import make_policy
+
+    obs_space, action_space = env_spaces(env_id)
+    return make_policy(SimpleNamespace(policy="auto", hidden=tuple(hidden)), obs_space,
+                       action_space)
+
+
+def _policy(theta_or_path, env_id: str, hidden):
+    """(policy, theta) from a theta array or a weights.npz path (loaded without pickle)."""
     if isinstance(theta_or_path, str | Path):
         from a3c_lib.engine.results import load_theta
 
-        theta, (obs_dim, n_actions, hidden) = load_theta(theta_or_path)
-        return mlp.MLPSpec(obs_dim, n_actions, hidden), theta
-    obs_dim, n_actions = validate_env(env_id)
-    spec = mlp.MLPSpec(obs_dim, n_actions, tuple(hidden))
-    return spec, np.asarray(theta_or_path, dtype=float)
+        theta, (_, _, hidden) = load_theta(theta_or_path)
+        return _make_policy(env_id, hidden), theta
+    return _make_policy(env_id, hidden), np.asarray(theta_or_path, dtype=float)
 
 
 def untrained_theta(env_id: str = "CartPole-v1", hidden=(64, 64), seed: int = 0) -> np.ndarray:
-    """theta as the trainer initialises it (π ≈ uniform): the "before" of notebook 08."""
-    from a3c_lib.engine.config import validate_env
-
-    obs_dim, n_actions = validate_env(env_id)
-    return mlp.init_theta(mlp.MLPSpec(obs_dim, n_actions, tuple(hidden)),
-                          np.random.default_rng(seed))
+    """theta as the trainer initialises it (π ≈ uniform, or N(0, σ_init²)): the "before"."""
+    return _make_policy(env_id, hidden).init_params(np.random.default_rng(seed))
 
 
-def _act(spec, theta, obs, greedy: bool, rng) -> int:
-    logits, _ = mlp.forward(spec, theta, obs[None, :])  # (1, A), (1,)
-    if greedy:
-        return int(np.argmax(logits[0]))  # argmax π = argmax logits (softmax is monotonic)
-    return int(mlp.sample_actions(logits, rng)[0])
+def _act(policy, theta, obs, greedy: bool, rng):
+    """What env.step receives. Greedy: argmax π (categorical) or the mean μ (Gaussian)."""
+    obs = obs[None, :]  # (1, obs_dim)
+    if greedy and hasattr(policy, "mode"):
+        action = policy.mode(theta, obs)[0]  # Gaussian: μ(s)
+    elif greedy:  # argmax π = argmax logits (softmax is monotonic)
+        action = np.int64(np.argmax(mlp.forward(policy.spec, theta, obs)[0][0]))
+    else:
+        action = policy.act(theta, obs, rng)[0][0]  # a ~ π(·|s), as in training
+    return policy.env_action(action)
 
 
 def record_episode(theta_or_weights_path, env_id: str = "CartPole-v1", greedy: bool = False,
@@ -87,14 +97,14 @@ def record_episode(theta_or_weights_path, env_id: str = "CartPole-v1", greedy: b
     for name, value in (("max_steps", max_steps), ("scale", scale)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    spec, theta = _policy(theta_or_weights_path, env_id, hidden)
+    policy, theta = _policy(theta_or_weights_path, env_id, hidden)
     env = gym.make(env_id, render_mode="rgb_array", max_episode_steps=max_steps)
     rng = np.random.default_rng(seed)
     try:
         obs, _ = env.reset(seed=seed)
         frames, total = [env.render()[::scale, ::scale]], 0.0  # each (H, W, 3) uint8
         while True:
-            obs, reward, terminated, truncated, _ = env.step(_act(spec, theta, obs, greedy, rng))
+            obs, reward, terminated, truncated, _ = env.step(_act(policy, theta, obs, greedy, rng))
             total += float(reward)
             if terminated or truncated:
                 return frames, total
@@ -116,7 +126,7 @@ def evaluate_policy(theta_or_weights_path, env_id: str = "CartPole-v1", greedy: 
 
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    spec, theta = _policy(theta_or_weights_path, env_id, hidden)
+    policy, theta = _policy(theta_or_weights_path, env_id, hidden)
     env = gym.make(env_id, max_episode_steps=max_steps) if max_steps else gym.make(env_id)
     rng = np.random.default_rng(seed)
     returns, lengths = np.zeros(episodes), np.zeros(episodes, dtype=int)  # (episodes,) each
@@ -126,7 +136,7 @@ def evaluate_policy(theta_or_weights_path, env_id: str = "CartPole-v1", greedy: 
             done = False
             while not done:
                 obs, reward, terminated, truncated, _ = env.step(
-                    _act(spec, theta, obs, greedy, rng))
+                    _act(policy, theta, obs, greedy, rng))
                 returns[i] += reward
                 lengths[i] += 1
                 done = terminated or truncated
