@@ -43,6 +43,20 @@ def figure_to_png(fig: Figure, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
+def _number(fmt: str, x: float) -> str:
+    """``fmt.format(x)``, but never "-0.00": a tiny negative (e.g. −1e-17 from a linear solve)
+    that rounds to zero is shown as 0.
+
+    >>> _number("{:.2f}", -1e-17), _number("{:.2f}", -0.004), _number("{:.2f}", -0.006)
+    ('0.00', '0.00', '-0.01')
+    """
+    text = fmt.format(x)
+    try:
+        return fmt.format(0.0) if float(text) == 0.0 else text
+    except ValueError:  # a format that is not a plain number
+        return text
+
+
 def value_heatmap(grid: GridWorld, V, policy=None, ax: Axes | None = None,
                   title: str | None = "V(s)", cmap: str = "RdYlGn", fmt: str = "{:.2f}",
                   label: str = "V(s)", colorbar: bool = True) -> Figure:
@@ -86,8 +100,8 @@ def value_heatmap(grid: GridWorld, V, policy=None, ax: Axes | None = None,
     tails, heads = [], []  # one arrow per (non-terminal state, action): tail (x, y), head (dx, dy)
     for s, (r, c) in enumerate(grid.free_cells):
         text_y = r + (0.35 if policy is not None else 0.0)  # numbers below the arrows
-        ax.text(c, text_y, fmt.format(V[s] + 0.0), ha="center", va="center", fontsize=7,
-                gid="cell-value")  # + 0.0 turns −0.0 into 0.0
+        ax.text(c, text_y, _number(fmt, V[s]), ha="center", va="center", fontsize=7,
+                gid="cell-value")
         if (r, c) in terminal:
             colour, letter = ("green", "G") if (r, c) in grid.goals else ("red", "T")
             ax.add_patch(Rectangle((c - 0.45, r - 0.45), 0.9, 0.9, fill=False, ec=colour, lw=2.5))
