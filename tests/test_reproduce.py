@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -88,11 +89,15 @@ def test_unknown_name_lists_the_known_ones(tmp_path):
 def test_fast_mode_never_writes_the_committed_data(tmp_path, monkeypatch, capsys):
     fake_data = tmp_path / "data"
     monkeypatch.setattr(reproduce, "DATA_DIR", fake_data)
+    # --fast without --out writes to a new temp folder: make it one pytest removes (it used to
+    # leave an a3c-reproduce-* folder in the system's temp dir after every test run)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     args = argparse.Namespace(names=["cartpole_ac"], fast=True, out=None)
     assert reproduce._run(args) == 0
     assert not fake_data.exists()
     written = Path(capsys.readouterr().out.split("written to ")[1].split(" in ")[0])
     assert written.name == "cartpole_ac" and (written / "provenance.json").is_file()
+    assert written.parent.parent == tmp_path
 
 
 def _cli(*args: str, module: str = "a3c_lib") -> subprocess.CompletedProcess:
