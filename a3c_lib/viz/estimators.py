@@ -46,6 +46,9 @@ def bias_variance_figure(ns: Sequence[int], n_stats: Sequence, lams: Sequence[fl
                     ms=5)
         ax.grid(alpha=0.3)
     ax_n.set_xscale("log")
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100) if min(ns) <= t <= max(ns)]
+    ax_n.set_xticks(ticks, [str(t) for t in ticks])
+    ax_n.minorticks_off()
     ax_n.set_xlabel("n (steps before the bootstrap)")
     ax_l.set_xlabel("λ")
     ax_n.set_ylabel("squared error of Â")
