@@ -177,3 +177,30 @@ def test_gamma_bias_exact_cases():
     learned = gradient_ascent(grid, np.zeros((17, 4)), 0.9, lr=10.0, steps=50).thetas[-1]
     cosines = [gamma_weighting_bias(grid, learned, g).cosine for g in (0.5, 0.8, 0.9, 0.99)]
     assert all(np.diff(cosines) > 0) and cosines[-1] > 0.999 and cosines[0] < 0.8
+
+
+# ---- the sliders' lessons (notebook 04, section 8) ----------------------------------------------
+
+
+def test_gamma_switches_the_learned_path_on_the_risky_grid():
+    from a3c_lib.gridworld import risky_shortcut_grid
+
+    grid = risky_shortcut_grid()
+    mdp, s0 = grid.to_mdp(), grid.state_of(2, 0)
+    first_move = {}
+    for g in (0.6, 0.8, 0.9, 0.99):
+        theta = gradient_ascent(mdp, np.zeros((mdp.n_states, 4)), g, lr=30.0, steps=300).thetas[-1]
+        first_move[g] = int(np.argmax(softmax_policy(theta)[s0]))
+    assert first_move == {0.6: 1, 0.8: 1, 0.9: 0, 0.99: 0}  # right = shortcut, up = detour
+
+
+def test_sampled_gradient_ascent_too_large_a_rate_can_lock_onto_a_bad_policy():
+    mdp, gamma = GridWorld().to_mdp(), 0.9
+    wall_forever = -0.04 / (1 - gamma)  # J of bumping into a wall for ever
+    finals = {lr: np.array([gradient_ascent(mdp, np.zeros((17, 4)), gamma, lr, 40, n_episodes=10,
+                                            rng=seed).objectives[-1] for seed in range(4)])
+              for lr in (30.0, 3000.0)}
+    assert np.all(finals[30.0] > 0.3)  # a moderate rate climbs near the best J = 0.344
+    assert np.any(np.isclose(finals[3000.0], wall_forever, atol=0.01))  # some run stuck
+    with pytest.raises(ValueError, match="^n_episodes must be"):
+        gradient_ascent(mdp, np.zeros((17, 4)), gamma, 1.0, 1, n_episodes=0)

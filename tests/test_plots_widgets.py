@@ -170,3 +170,17 @@ def test_live_image_accepts_bytes_and_several_sliders():
 def test_live_image_validates(args, arg):
     with pytest.raises(ValueError, match=rf"^{arg}"):
         live_image(*args)
+
+
+def test_heatmap_never_shows_minus_zero():
+    import numpy as np
+
+    from a3c_lib.gridworld import GridWorld
+    from a3c_lib.viz.plots import value_heatmap
+
+    grid = GridWorld()
+    v = np.full(grid.n_states, -1e-17)
+    v[0] = -0.004
+    texts = [t.get_text() for t in value_heatmap(grid, v).axes[0].texts
+             if t.get_gid() == "cell-value"]
+    assert texts and all(t == "0.00" for t in texts)
