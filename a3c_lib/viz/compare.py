@@ -133,19 +133,36 @@ def update_timeline(log: MetricsLog, window: float | None = None) -> Figure:
     return fig
 
 
-def updates_table(log: MetricsLog, n: int = 10) -> str:
-    """The first ``n`` updates in time order as a small text table (worker, step, time, lag).
+def updates_table(log: MetricsLog, n: int = 10, start: int | None = None) -> str:
+    """``n`` consecutive updates in time order as a small text table (worker, step, time, lag).
+
+    Args:
+        log: a run's metrics (its update rows are used).
+        n: rows to show.
+        start: index (in time order) of the first row shown. None picks the window of ``n``
+            rows where the workers alternate most often — where the asynchrony is visible —
+            rather than the start-up rows, which often come from one worker alone.
 
     (Rows reach the log in batches per worker, so the log's own order is not the time order.)
 
-    >>> log = MetricsLog(); log.append("updates", [UpdateRow(1, 8, 0.02, 0, 0, 0.6, 1, 0, 1e-3, 1)])
-    >>> print(updates_table(log))
+    >>> rows = [UpdateRow(w, 8 * (i + 1), 0.01 * i, 0, 0, 0.6, 1, i % 3, 1e-3, 1)
+    ...         for i, w in enumerate([0, 0, 0, 1, 0, 1])]
+    >>> log = MetricsLog(); log.append("updates", rows)
+    >>> print(updates_table(log, n=3))
     update  worker  global step  time (s)  policy lag
-         1       1            8     0.020           0
+         3       0           24     0.020           2
+         4       1           32     0.030           0
+         5       0           40     0.040           1
     """
+    ordered = sorted(log.updates, key=lambda r: r.time)
+    if start is None:
+        workers = np.array([r.worker for r in ordered])  # (U,)
+        switches = np.concatenate([[0], np.cumsum(workers[1:] != workers[:-1])])  # (U,)
+        k = max(len(ordered) - n, 0) + 1  # candidate windows
+        in_window = switches[min(n, len(ordered)) - 1:][:k] - switches[:k]  # (k,)
+        start = int(np.argmax(in_window)) if k > 0 and len(ordered) else 0
     lines = ["update  worker  global step  time (s)  policy lag"]
-    first = sorted(log.updates, key=lambda r: r.time)[:n]
-    for i, r in enumerate(first, start=1):
+    for i, r in enumerate(ordered[start:start + n], start=start + 1):
         lines.append(f"{i:6d}  {r.worker:6d}  {r.step:11d}  {r.time:8.3f}  {r.policy_lag:10d}")
     return "\n".join(lines)
 
