@@ -176,3 +176,22 @@ def test_a_spawned_process_pins_tensorflow_to_one_intra_and_one_inter_op_thread(
         proc.join(5)
         queue.close()
         queue.join_thread()
+
+
+# ---- through the trainer: the error comes before any worker starts -------------------------------
+@pytest.mark.parametrize("policy, words", [
+    ("keras:test_keras_policy:wrong_heads", "must output [logits (B, 2), value (B, 1)]"),
+    ("keras:__main__:build", "defined in __main__"),
+    ("keras:no_such_module_xyz:build", "importing 'no_such_module_xyz' failed"),
+])
+def test_train_refuses_a_bad_factory_before_any_worker_starts(policy, words):
+    from process_helpers import spawned_children
+
+    from a3c_lib.engine import training
+    from a3c_lib.engine.config import TrainConfig
+
+    with pytest.raises(ValueError) as err:
+        training.start(TrainConfig(policy=policy, workers=2, max_steps=100))
+    assert words in str(err.value) and policy.removeprefix("keras:") in str(err.value)
+    assert spawned_children() == []
+

@@ -71,12 +71,15 @@ class PongRun(NamedTuple):
 
 def train_pong(out: str | Path | None, minutes: float = 60.0, target: float = TARGET,
                window: int = WINDOW, config: TrainConfig | None = None,
-               progress_every: float = 30.0, on_metrics=None, echo: bool = True) -> PongRun:
+               progress_every: float = 30.0, on_metrics=None, echo: bool = True,
+               until=None) -> PongRun:
     """Train until the last ``window`` episodes average ``target``, or ``minutes`` pass.
 
     Writes a progress line every ``progress_every`` s to ``out/progress.txt`` (and stdout if
     ``echo``); at the end ``summary.json``, ``episodes.csv``, ``theta.npz`` in ``out`` (if given).
-    ``on_metrics``: more callbacks ``f(metrics_log)`` (the benchmark samples memory with one).
+    ``on_metrics``: more callbacks ``f(metrics_log)`` (the benchmark samples memory with one);
+    ``until(metrics_log) -> bool``: one more reason to stop (the tests stop when every worker
+    has updated θ, whatever the machine's speed).
     """
     from a3c_lib.engine import training
     from a3c_lib.experiments.reproduce import _write_episodes_csv, solve_point
@@ -111,7 +114,8 @@ def train_pong(out: str | Path | None, minutes: float = 60.0, target: float = TA
                      f"episodes  mean of last {window}: "
                      f"{'-' if mean is None else f'{mean:6.2f}'}  "
                      f"{steps / max(now - state['t0'], 1e-9):7.0f} steps/s")
-        if mean is not None and mean >= target or now - state["t0"] > 60.0 * minutes:
+        if mean is not None and mean >= target or now - state["t0"] > 60.0 * minutes \
+                or until is not None and until(log):
             run.stop()
 
     callbacks = [watch] + (list(on_metrics) if isinstance(on_metrics, list | tuple)
@@ -210,3 +214,55 @@ def reproduce(out: str | Path, fast: bool = False, command: str | None = None) -
     write_provenance(folder, command, config,
                      {"fast": fast, "wall_seconds": run.summary["wall_seconds"]})
     return folder
+
+
+class Episode(NamedTuple):
+    """One played episode: the game score, its length in agent steps, the recorded frames."""
+
+    ret: float  # Pong: points won − points lost, −21 … 21
+    length: int
+    frames: list[np.ndarray]  # (210, 160, 3) uint8 screens, every ``record_every``-th step
+
+
+def play_pong(theta: np.ndarray | None, greedy: bool = False, seed: int = 0,
+              max_steps: int = 27_000, record_every: int = 0, max_frames: int = 400) -> Episode:
+    """Play one episode of Pong with θ (or uniformly random actions if ``theta`` is None).
+
+    Args:
+        theta: (P,) parameters of the paper's network, or None for a random agent.
+        greedy: a = argmax π(·|s) instead of a ~ π(·|s).
+        seed: the env's reset seed (and the action sampler's).
+        max_steps: stop after this many agent steps (27,000 = the env's own 108,000-frame limit).
+        record_every: keep every k-th screen (0 = none), at most ``max_frames`` of them.
+    """
+    from a3c_lib.envs.atari import make_atari
+
+    if isinstance(record_every, bool) or not isinstance(record_every, int) or record_every < 0:
+        raise ValueError(f"record_every must be an integer >= 0, got {record_every!r}")
+    env = make_atari(render_mode="rgb_array" if record_every else None)
+    rng = np.random.default_rng(seed)
+    policy = None
+    if theta is not None:
+        from a3c_lib.keras.policy import KerasPolicy
+
+        policy = KerasPolicy(MODEL, env.observation_space, env.action_space)
+        theta = np.asarray(theta, policy.dtype)
+    frames, total, t = [], 0.0, 0
+    try:
+        obs, _ = env.reset(seed=seed)
+        for t in range(1, max_steps + 1):  # noqa: B007 (t is the episode's length afterwards)
+            if record_every and (t - 1) % record_every == 0 and len(frames) < max_frames:
+                frames.append(env.render())
+            if policy is None:
+                action = int(rng.integers(env.action_space.n))
+            elif greedy:
+                action = int(np.argmax(policy.logits(theta, obs[None])[0]))
+            else:
+                action = int(policy.act(theta, obs[None], rng)[0][0])
+            obs, r, terminated, truncated, _ = env.step(action)
+            total += float(r)
+            if terminated or truncated:
+                break
+    finally:
+        env.close()
+    return Episode(total, t, frames)
