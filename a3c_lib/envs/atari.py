@@ -58,7 +58,19 @@ def _require_ale() -> Any:
     except ImportError as err:
         raise gym.error.DependencyNotInstalled(f"{INSTALL_HINT} ({err})") from None
     gym.register_envs(ale_py)
+    # ALE prints a two-line banner to stderr for EVERY env it creates (16 per Pong run, and stray
+    # stderr in a notebook); its errors are still printed at this level
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
     return ale_py
+
+
+def atari_available() -> bool:
+    """True if the 'atari' extra (ale-py, OpenCV) is installed, without raising."""
+    try:
+        _require_ale()
+    except gym.error.DependencyNotInstalled:
+        return False
+    return True
 
 
 def make_atari(game: str = "pong", *, noop_max: int = 30, sticky: float = 0.0,
