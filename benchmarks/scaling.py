@@ -2,6 +2,7 @@
 
 Same config, fixed step budget, no target (so every run does the same amount of work); the rate
 is measured from the moment all workers are up to the end (``summary["steps_per_second"]``).
+Repeats use seeds 0, 1, …: independent runs (every stream comes from SeedSequence(seed)).
 
     python3 benchmarks/scaling.py [--steps 100000] [--repeats 2] [--workers 1 2]
 """

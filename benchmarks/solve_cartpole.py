@@ -4,6 +4,8 @@ Runs the CLI's trainer (``engine.training.train``) with ``TrainConfig(seed=s)`` 
 prints, per seed and as the median, the env steps and the wall seconds from the ``train()`` call
 (imports excluded; worker start-up included) until the mean return of the last 100 training
 episodes reaches 475. Target on a 2-core machine: 5/5 solved, median <= 6 s and <= 250k steps.
+Seeds are independent: each is the root of its own ``np.random.SeedSequence`` (engine/seeding.py),
+so seed s shares no random stream with seed s + 1.
 
     python3 benchmarks/solve_cartpole.py [--seeds 5] [--algo a3c]
 """
