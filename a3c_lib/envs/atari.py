@@ -7,7 +7,6 @@ the id) or :func:`make_atari` gives an env whose observation is the last 4 prepr
     AtariPreprocessing: repeat the action 4 frames; max of the last 2 (sprites flicker);
                      grey; resize to 84×84                       -> (84, 84) uint8
     FrameStackObservation: the last 4 of those                  -> (4, 84, 84) uint8
-    ClipReward: r -> clip(r, -1, 1)
 
 Choices, each with its reason:
 
@@ -18,9 +17,10 @@ Choices, each with its reason:
 * **Frame skip 4, max over the last 2 frames, 84×84 grey, 4 stacked** as in the paper (which
   took them from DQN, Mnih et al. 2015). Frames stay uint8: the network scales them to [0, 1],
   so a rollout of 40 observations is 1.1 MB instead of 4.5 MB.
-* **Rewards clipped to [−1, 1]** as in the paper, in this wrapper (the engine has no reward
-  transform). Pong's rewards are already −1 or +1, so the clip changes nothing there and an
-  episode's return IS the game score (−21 … 21).
+* **Rewards are the game's**; the paper's clip to [−1, 1] is the ENGINE's job
+  (``TrainConfig(reward_clip=1.0)``, ``engine/rewards.py``), so that the returns the run reports
+  stay the game scores. Pong's rewards are −1 or +1 anyway: an episode's return is the score
+  (−21 … 21) and the clip changes nothing.
 * **A lost life is not terminal** (``terminal_on_life_loss=False``): Pong has no lives, so the
   choice is moot for it; for other games the episode and its return stay the game's own.
 * **The minimal action set** (6 actions for Pong), as in the paper; ``full_action_space=False``.
@@ -106,8 +106,7 @@ def make_atari(game: str = "pong", *, noop_max: int = 30, sticky: float = 0.0,
     env = gym.wrappers.AtariPreprocessing(env, noop_max=noop_max, frame_skip=4, screen_size=SIZE,
                                           terminal_on_life_loss=False, grayscale_obs=True,
                                           scale_obs=False)  # (84, 84) uint8
-    env = gym.wrappers.FrameStackObservation(env, FRAMES)  # (4, 84, 84) uint8, oldest first
-    return gym.wrappers.ClipReward(env, -1.0, 1.0)  # the paper's reward clip
+    return gym.wrappers.FrameStackObservation(env, FRAMES)  # (4, 84, 84) uint8, oldest first
 
 
 def make_pong(**kwargs: Any) -> gym.Env:

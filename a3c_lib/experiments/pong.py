@@ -58,6 +58,7 @@ def pong_config(max_steps: int = 50_000_000, seed: int = 0, workers: int = 2) ->
         lr=7e-4, rms_alpha=0.99,  # α: the paper's
         rms_eps=1e-5,  # the paper: 0.1 with SUMMED losses; batch means make g ~1600× smaller
         max_grad_norm=0.5,  # not in Algorithm S3; clips one unlucky rollout (as in A2C)
+        reward_clip=1.0,  # the paper's (Pong's rewards are ±1 already: no change here)
         seed=seed, max_steps=max_steps, target_return=None)
 
 
