@@ -104,6 +104,12 @@ def off_policy_mean(x, actions, pi, mu):
     return float(np.mean(pi[actions] / mu[actions] * x[actions]))
 
 
+def _loop_body(spec, theta, g, env, obs, rng, hp, ascent=False):
+    """Exercise 05.3 (see tests/test_exercises_loop.py for its mistakes); ascent: a wrong sign."""
+    from a3c_lib.exercises.loop import mistaken_update
+    return mistaken_update(spec, theta, g, env, obs, rng, hp, "ascent" if ascent else None)
+
+
 SOLUTIONS = {
     "check_weighted_average": weighted_average, "check_variance": variance,
     "check_bellman_backup": bellman_backup, "check_q_from_v": q_from_v,
@@ -116,6 +122,7 @@ SOLUTIONS = {
     "check_count_global_updates": count_global_updates,
     "check_importance_weights": importance_weights, "check_off_policy_mean": off_policy_mean,
 }
+SOLUTIONS["check_actor_critic_update"] = _loop_body  # notebook 05's loop body (exercise 05.3)
 CHECKERS = [name for name in ex.__all__ if name.startswith("check_")]
 
 
@@ -207,6 +214,7 @@ MISTAKES = [
      / len(a), "forgot −π"),
     ("check_policy_logit_gradient", lambda lg, a, adv: -(np.eye(lg.shape[1])[a] - _softmax(lg))
      * adv / len(a), "advantage[:, None]"),
+    ("check_actor_critic_update", lambda *a: _loop_body(*a, ascent=True), "θ moves UP the loss"),
     ("check_round_robin", lambda s, chunk: s.T.ravel(), "worker 0's steps first"),
     ("check_round_robin", lambda s, chunk: s.ravel(), "`chunk` consecutive steps"),
     ("check_count_global_updates", lambda steps, n, t_max: steps // t_max, "ONE worker"),

@@ -90,16 +90,22 @@ def _run(update, hp=CHECK_HP, n_updates=CHECK_UPDATES, **kwargs):
     obs, _ = env.reset(seed=CHECK_SEED)
     for _ in range(n_updates):
         out = update(spec, theta, g, env, obs, rng, hp, **kwargs)
-        obs = out[0] if isinstance(out, tuple) else out
+        obs = out[0] if isinstance(out, tuple) and len(out) else out
         if obs is None:
             raise _NoObservation
         obs = np.asarray(obs)
+        if obs.shape != (spec.obs_dim,):
+            raise _WrongShape(obs.shape)
     env.close()
     return theta, g
 
 
 class _NoObservation(Exception):
     """The student's function returned no observation to continue from."""
+
+
+class _WrongShape(Exception):
+    """The student's function returned something else than one observation (obs_dim,)."""
 
 
 def _same(a, b) -> bool:
@@ -124,15 +130,20 @@ def check_actor_critic_update(actor_critic_update_fn) -> CheckResult:
         return report(False, "pass your function itself, e.g. "
                              "check_actor_critic_update(actor_critic_update) — without calling it")
     where = f"{CHECK_UPDATES} updates of t_max={CHECK_HP.t_max} from seed {CHECK_SEED}"
+    inputs = (f"case 1 of 1, inputs: theta and g shape (P,), obs shape (4,), "
+              f"hp.t_max={CHECK_HP.t_max}; {where}")
     try:
         theta, g = _run(actor_critic_update_fn)
     except NotImplementedError:
         return report(False, NOT_WRITTEN)
     except _NoObservation:
-        return report(False, "return the observation the next pass starts from (it returned "
-                             "None: did you forget `return obs, stats`?)")
+        return report(False, f"{NOT_WRITTEN} (it returned None: did you forget "
+                             "`return obs, stats`?)")
+    except _WrongShape as err:
+        return report(False, f"your function returned an array of shape {err.args[0]}, expected "
+                             f"an observation of shape (4,): `return obs, stats` ({inputs})")
     except Exception as err:  # any bug in the student's code becomes one friendly line
-        return report(False, f"your function raised {type(err).__name__}: {err}")
+        return report(False, f"your function raised {type(err).__name__}: {err} ({inputs})")
     theta_ref, g_ref = _run(actor_critic_update)
     if _same(theta, theta_ref) and _same(g, g_ref):
         return report(True, f"θ and RMSProp's g equal the reference loop's after {where}: "
