@@ -5,7 +5,10 @@ The package tree is the architecture::
     a3c_lib/
         expectation, mdp, gridworld,     the LESSON modules: tabular theory, every quantity exact
         values, policy_gradient,         (nb 01-04, 07); students import these by name
-        returns, replay, correlation
+        returns, replay, correlation,
+        advantage_estimators
+        actor_critic, asynchrony         the loop itself, on top of nn: one agent (nb 05), a
+                                         one-process toy A3C with policy lag (nb 06)
         nn/         numpy network maths: mlp (forward, hand backprop), optim (RMSProp, clipping)
         engine/     config, rollouts, shared memory, worker processes, runs, checkpoints, metrics
         keras/      the same network in Keras 3 + its tf.GradientTape loss: the ONLY TensorFlow
