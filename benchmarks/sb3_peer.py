@@ -14,9 +14,9 @@ from x to 0 over the zoo's ``n_timesteps`` (we pass that horizon to ``learn`` an
 
 Stopping rule = ours (``benchmarks/solve_tasks.py``): the run is solved at the first env step at
 which the mean of the last 100 training episodes' (un-normalised) returns reaches the target;
-otherwise it stops after ``--max-steps`` env steps. Wall seconds are counted from the model's
-construction (envs included) to the solving step. One line per seed starts with ``RESULT`` and
-carries JSON, for ``solve_tasks.py`` to read.
+otherwise it stops after ``--max-steps`` env steps or ``--max-seconds`` wall seconds. Wall
+seconds are counted from the model's construction (envs included) to the solving step. One
+line per seed starts with ``RESULT`` and carries JSON, for ``solve_tasks.py`` to read.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _learning_rate(value):
     return value
 
 
-def run_seed(env_id: str, seed: int, max_steps: int) -> dict:
+def run_seed(env_id: str, seed: int, max_steps: int, max_seconds: float = float("inf")) -> dict:
     from stable_baselines3 import A2C
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -81,7 +81,7 @@ def run_seed(env_id: str, seed: int, max_steps: int) -> dict:
                         self.solved_steps = self.num_timesteps
                         self.solved_seconds = time.monotonic() - t0
                         return False
-            return self.num_timesteps < max_steps
+            return self.num_timesteps < max_steps and time.monotonic() - t0 < max_seconds
 
     t0 = time.monotonic()
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed)  # Monitor inside: raw returns
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-steps", type=int, default=None,
                         help="env-step cap per seed (default: the zoo's n_timesteps)")
+    parser.add_argument("--max-seconds", type=float, default=float("inf"),
+                        help="wall-clock cap per seed (a busy machine: report, do not wait)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: these tiny MLPs gain nothing from more, and the "
                              "envs step in the same process)")
@@ -118,7 +120,7 @@ def main() -> None:
           f"{torch.get_num_threads()} threads; cap {max_steps} steps; hp {ZOO[args.env]}")
     rows = []
     for seed in range(args.seeds):
-        r = run_seed(args.env, seed, max_steps)
+        r = run_seed(args.env, seed, max_steps, args.max_seconds)
         rows.append(r)
         print("RESULT " + json.dumps(r), flush=True)
         text = (f"solved in {r['steps']} steps, {r['seconds']:.2f} s" if r["solved"] else
