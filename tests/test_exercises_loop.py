@@ -152,3 +152,27 @@ def test_bad_hyperparameters_raise_naming_the_field(field, value, message):
         LoopConfig(**{field: value})
     with pytest.raises(ValueError, match="n_updates must be an integer >= 1"):
         train(LoopConfig(), n_updates=0)
+
+
+def test_the_loop_cell_of_notebook_05_is_the_library_loop():
+    """Run notebook 05's loop cell (fast-mode budget, no plot) and the library's train()."""
+    import json
+    import pathlib
+    import time
+
+    from a3c_lib.nn.optim import clip_grad_norm, rmsprop_update  # noqa: F401 (the cell uses them)
+    from a3c_lib.viz.live_plot import LiveReturns
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "05_actor_critic.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+             if c["cell_type"] == "code"]
+    [loop] = [c for c in cells if "for update in range(N_UPDATES):" in c]
+    namespace = dict(np=np, mlp=mlp, LoopConfig=LoopConfig, make_env=make_env, time=time,
+                     FAST_MODE=True, n_step_returns=n_step_returns, clip_grad_norm=clip_grad_norm,
+                     rmsprop_update=rmsprop_update,
+                     LiveReturns=lambda **kw: LiveReturns(**kw, show=False))
+    exec(compile(loop, str(path), "exec"), namespace)  # noqa: S102 (our own notebook)
+    assert namespace["n_updates_done"] == 300
+    same = train(namespace["hp"], n_updates=300, seed=namespace["SEED"],
+                 hidden=namespace["spec"].hidden)
+    np.testing.assert_array_equal(namespace["theta"], same.theta)
