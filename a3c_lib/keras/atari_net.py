@@ -31,14 +31,10 @@ them from the run's seed.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TF start-up (a user's setting wins)
-
 import math
 from typing import Any
 
-import keras
+from a3c_lib.keras import keras  # imported quietly by the package
 
 FRAMES, SIZE = 4, 84  # the stack of a3c_lib.envs.atari: 4 frames of 84×84
 

@@ -32,10 +32,6 @@ fresh interpreter and cannot import it), it raises, or its heads do not match th
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TF start-up (a user's setting wins)
-
 import importlib
 import multiprocessing as mp
 import random
@@ -43,8 +39,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
+from a3c_lib.keras import tf  # TensorFlow, imported quietly by the package
 from a3c_lib.keras.losses import loss_from_outputs
 from a3c_lib.nn import mlp
 from a3c_lib.nn.mlp import LossStats
