@@ -72,7 +72,7 @@ def main() -> int:
           f"after {args.warmup:g} s", flush=True)
     me = psutil.Process().pid
     run = training.start(config)
-    pids = [p.pid for p in run._procs]
+    pids = [p.pid for p in run._backend._procs]  # the process backend's workers
     print(f"{'t (s)':>7} {'steps':>12} {'episodes':>9} {'upd rows':>9} {'stride':>6} "
           f"{'parent MB':>10} " + " ".join(f"{f'worker{i} MB':>10}" for i in range(len(pids))),
           flush=True)
