@@ -4,6 +4,7 @@ The package tree is the architecture::
 
     a3c_lib/
         expectation, mdp, gridworld,     the LESSON modules: tabular theory, every quantity exact
+        bandit,
         values, policy_gradient,         (nb 01-04, 07); students import these by name
         returns, replay, correlation,
         advantage_estimators
