@@ -25,6 +25,10 @@ BAD = [
                            "got {1: 2}"),
     ("policy", "", "policy must be a non-empty name, got ''"),
     ("backend", None, "backend must be a non-empty name, got None"),
+    ("ray_address", "auto", "ray_address must be None or a Ray address ('auto', 'HOST:PORT') "
+                            "with backend='ray', got 'auto'"),
+    ("ray_address", "auto", "ray_address must be None or a Ray address ('auto', 'HOST:PORT') with "
+                            "backend='ray', got 'auto'"),
     ("workers", 0, "workers must be an integer >= 1, got 0"),
     ("workers", 2.5, "workers must be an integer >= 1, got 2.5"),
     ("envs_per_worker", 0, "envs_per_worker must be an integer >= 1, got 0"),

@@ -46,7 +46,10 @@ FIELD_DOCS: dict[str, str] = {
     "env_id": "gymnasium id ('CartPole-v1', or 'module:Env-v0' to import module first)",
     "env_kwargs": "keyword arguments of gym.make: a JSON object, e.g. '{\"max_episode_steps\": 9}'",
     "policy": "'auto' (by action space), a registered policy ('categorical') or 'module:function'",
-    "backend": "how a3c workers run: 'process' (spawned processes on shared memory)",
+    "backend": "how a3c workers run: 'process' (spawned processes on shared memory) or 'ray' "
+               "(actors on a Ray cluster; pip install 'a3c-course[ray]')",
+    "ray_address": "backend 'ray': join this cluster ('auto' or HOST:PORT of `ray start "
+                   "--head`); None = start a local loopback instance",
     "workers": "a3c: actor-learner processes; a2c: envs stepped in lockstep; int in [1, 256] "
                "(default: the CPUs this process may use, at most 16)",
     "envs_per_worker": "envs each a3c worker steps in lockstep (1 = the paper); int >= 1",
@@ -86,6 +89,7 @@ class TrainConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     policy: str = "auto"
     backend: str = "process"
+    ray_address: str | None = None
     workers: int = field(default_factory=default_workers)
     envs_per_worker: int = 4
     t_max: int = 8
@@ -116,6 +120,10 @@ class TrainConfig:
         for name in ("policy", "backend"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty name, got {getattr(self, name)!r}")
+        if self.ray_address is not None and (self.backend != "ray" or not self.ray_address
+                                             or not isinstance(self.ray_address, str)):
+            raise ValueError("ray_address must be None or a Ray address ('auto', 'HOST:PORT') "
+                             f"with backend='ray', got {self.ray_address!r}")
         _check_int(self, "workers", 1)
         if self.workers > MAX_WORKERS:
             raise ValueError(f"workers must be an integer in [1, {MAX_WORKERS}], "
@@ -150,7 +158,7 @@ class TrainConfig:
         if self.algo == "ac":  # single agent: one env, by definition
             self.workers, self.envs_per_worker = 1, 1
         cpus = available_cpus()  # affinity and cgroup quota, not the host's os.cpu_count()
-        if self.algo == "a3c" and self.workers > cpus:
+        if self.algo == "a3c" and self.workers > cpus and self.ray_address is None:
             warnings.warn(f"workers={self.workers} > the {cpus} CPU(s) this process may use: the "
                           "worker processes will share cores and each will run slower",
                           stacklevel=3)

@@ -30,7 +30,7 @@ What a backend must do (the run calls these from ONE monitor thread, except ``se
   memory, semaphores, queues). Called exactly once, whatever ended the run; must not hang.
 
 >>> sorted(BACKENDS)
-['process']
+['process', 'ray']
 """
 
 from __future__ import annotations
@@ -54,8 +54,14 @@ def _process_backend(*args, **kwargs):
     return ProcessBackend(*args, **kwargs)
 
 
+def _ray_backend(*args, **kwargs):
+    from a3c_lib.engine.backends.ray import RayBackend  # imports Ray only when asked for
+
+    return RayBackend(*args, **kwargs)
+
+
 #: name -> class/factory(config, n_params, dtype, jobs) -> backend
-BACKENDS: dict[str, object] = {"process": _process_backend}
+BACKENDS: dict[str, object] = {"process": _process_backend, "ray": _ray_backend}
 
 
 def register_backend(name: str, factory) -> None:
