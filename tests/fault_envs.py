@@ -81,3 +81,21 @@ def fault(worker: int, after_updates: int, mode: str = "raise", t_max: int = 8,
     if wait_for is not None:
         kwargs["wait_for"] = str(wait_for)
     return {"env_id": FAULT_ID, "env_kwargs": kwargs, "t_max": t_max}
+
+
+def float32_categorical(config, observation_space, action_space):
+    """A policy factory for ``policy="fault_envs:float32_categorical"``: the categorical MLP with
+    θ in float32 (as a Keras policy may keep it), to test the dtype seam end to end."""
+    import numpy as np
+
+    from a3c_lib.nn.policy import categorical_mlp
+
+    policy = categorical_mlp(config, observation_space, action_space)
+    policy.dtype = np.dtype(np.float32)
+    init = policy.init_params
+    policy.init_params = lambda rng: init(rng).astype(np.float32)
+    return policy
+
+
+def not_a_policy(config, observation_space, action_space):
+    return object()

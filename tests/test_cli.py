@@ -130,3 +130,16 @@ def test_env_kwargs_and_a_module_prefixed_env_reach_the_workers(tmp_path):
     assert summary["config"]["env_kwargs"] == {"report": str(report)}
     loaded = [json.loads(p.read_text()) for p in report.glob("*.json")]
     assert len(loaded) >= 3  # the CLI's check and both workers made the env with the kwargs
+
+
+def test_importing_tensorflow_through_a3c_lib_keras_prints_nothing():
+    """Defect 7, for notebooks and scripts: ``from a3c_lib.keras import tf`` (or importing any
+    module of a3c_lib.keras) shows none of TensorFlow's absl start-up lines; a later
+    ``import tensorflow`` finds it loaded; a first TensorFlow op prints nothing either."""
+    code = ("from a3c_lib.keras import tf, keras\n"
+            "import tensorflow\n"
+            "assert tensorflow is tf\n"
+            "print(float(tf.reduce_sum(tf.ones(3))))\n")
+    proc = group_run([sys.executable, "-c", code], timeout=150)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "3.0\n" and proc.stderr == ""

@@ -1,5 +1,7 @@
 """Rollouts (bootstrap at time limits, none at terminals), shared RMSProp and gradient clipping."""
 
+from types import SimpleNamespace
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from a3c_lib.engine.rollout import RolloutCollector
 from a3c_lib.engine.shared import STEP, SharedState
 from a3c_lib.nn import mlp
 from a3c_lib.nn.optim import clip_grad_norm, rmsprop_update
-from a3c_lib.nn.policy import CategoricalMLP
+from a3c_lib.nn.policy import CategoricalMLP, Policy, make_policy
 from a3c_lib.returns import n_step_returns
 
 
@@ -126,3 +128,67 @@ def test_clip_grad_norm():
     np.testing.assert_array_equal(small, [0.1, 0.2])
     bad = np.array([np.nan, 1.0])
     assert np.isnan(clip_grad_norm(bad, 1.0))  # the worker refuses such a gradient
+
+
+# ---- the Policy seam ------------------------------------------------------------------------
+def test_make_policy_picks_by_name_and_space_and_refuses_clearly():
+    cfg = SimpleNamespace(policy="auto", hidden=(8,))
+    obs, discrete = gym.spaces.Box(-1, 1, (3,)), gym.spaces.Discrete(4)
+    pi = make_policy(cfg, obs, discrete)
+    assert isinstance(pi, Policy) and isinstance(pi, CategoricalMLP)
+    assert (pi.n_params, pi.action_shape, pi.action_dtype) == (3 * 8 + 8 + 8 * 4 + 4 + 8 + 1,
+                                                               (), np.dtype(np.int64))
+    assert make_policy(SimpleNamespace(policy="categorical", hidden=(8,)), obs,
+                       discrete).n_params == pi.n_params
+    for name, message in [
+        ("nope", "policy must be 'auto', one of categorical"),
+        ("no_such_module:f", "policy 'no_such_module:f' cannot be loaded: ModuleNotFoundError"),
+        ("fault_envs:not_a_policy", "built a object, which lacks the Policy interface"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            make_policy(SimpleNamespace(policy=name, hidden=(8,)), obs, discrete)
+    with pytest.raises(ValueError, match="policy 'categorical' needs a Discrete action space, "
+                                         "got Box"):
+        make_policy(SimpleNamespace(policy="categorical", hidden=(8,)), obs, obs)
+
+
+def test_categorical_mlp_is_exactly_the_mlp_functions():
+    spec = mlp.MLPSpec(4, 3, hidden=(6,))
+    pi = CategoricalMLP(spec)
+    theta = pi.init_params(np.random.default_rng(1))
+    np.testing.assert_array_equal(theta, mlp.init_theta(spec, np.random.default_rng(1)))
+    obs = np.random.default_rng(2).normal(size=(5, 4))
+    actions, v = pi.act(theta, obs, np.random.default_rng(3))
+    logits, v_ref = mlp.forward(spec, theta, obs)
+    np.testing.assert_array_equal(actions, mlp.sample_actions(logits, np.random.default_rng(3)))
+    np.testing.assert_array_equal(v, v_ref)
+    np.testing.assert_array_equal(pi.value(theta, obs), v_ref)
+    returns = np.arange(5.0)
+    stats, grad = pi.loss_and_grad(theta, obs, actions, returns, 0.01, 0.5)
+    ref_stats, ref_grad = mlp.loss_and_grad(spec, theta, obs, actions, returns, 0.01, 0.5)
+    assert stats == ref_stats
+    np.testing.assert_array_equal(grad, ref_grad)
+
+
+def test_a_float32_policy_trains_with_theta_float32_in_shared_memory(tmp_path):
+    from a3c_lib.engine import training
+    from a3c_lib.engine.checkpoint import load_checkpoint
+    from a3c_lib.engine.config import TrainConfig
+
+    cfg = TrainConfig(policy="fault_envs:float32_categorical", hidden=(8,), workers=2,
+                      max_steps=2000, target_return=None, checkpoint_every=10)
+    run = training.start(cfg, out_dir=tmp_path)
+    assert run._backend._shared.theta.dtype == np.float32
+    result = run.wait(timeout=120)
+    assert result is not None and run.error is None
+    assert result.theta.dtype == np.float32 and np.isfinite(result.theta).all()
+    assert result.summary["global_steps"] >= 2000
+    assert load_checkpoint(tmp_path).theta.dtype == np.float32
+
+
+def test_unknown_backend_is_one_value_error():
+    from a3c_lib.engine import training
+    from a3c_lib.engine.config import TrainConfig
+
+    with pytest.raises(ValueError, match="^backend must be one of process"):
+        training.start(TrainConfig(backend="carrier-pigeon", hidden=(8,)))

@@ -70,7 +70,8 @@ def save_checkpoint(out_dir: str | Path, theta: np.ndarray, rms_g: np.ndarray, s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_json = json.dumps(config)
-    arrays = dict(theta=np.asarray(theta, np.float64), rms_g=np.asarray(rms_g, np.float64),
+    # θ and g keep the policy's dtype (float64 for the MLP, float32 for a Keras policy)
+    arrays = dict(theta=np.asarray(theta), rms_g=np.asarray(rms_g),
                   step=np.int64(step), updates=np.int64(updates), config_json=np.str_(config_json))
     path = atomic_write(out_dir / NPZ_NAME, lambda f: np.savez(f, **arrays))
     facts = {"step": int(step), "updates": int(updates), "n_params": int(theta.size),
