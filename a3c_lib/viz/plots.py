@@ -221,7 +221,7 @@ def learning_curve(j_history, j_best: float | None = None, ax: Axes | None = Non
     ax.set(xlabel="gradient step", ylabel="J(π)", title=title or "")
     if ylim is not None:
         ax.set_ylim(*ylim)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right" if j_history.ndim == 1 else "center right")
     return fig
 
 
