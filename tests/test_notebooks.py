@@ -21,9 +21,7 @@ IDS = [str(p.relative_to(ROOT / "notebooks")) for p in NOTEBOOKS]
 
 #: stderr a notebook may print, each with the reason it is harmless. Anything else fails the scan.
 ALLOWED_STDERR: list[tuple[str, str]] = [
-    (r"^\s*$", "blank lines between allowed messages"),
-    (r"Kernel is running over TCP without encryption",
-     "jupyter_client's warning about its own local transport, not the course's code"),
+    (r"^\s*$", "blank lines carry no message"),
 ]
 
 
