@@ -99,3 +99,33 @@ def test_reproduce_pong_is_run_only_when_named(monkeypatch, tmp_path):
     assert main(["reproduce", "pong", "--fast", "--out", str(tmp_path)]) == 0
     assert calls == [(tmp_path, True, calls[0][2])] and "pong" in calls[0][2]
     assert "pong" in reproduce.NAMED_ONLY and "pong" not in reproduce.EXPERIMENTS
+
+
+def test_train_pong_stops_at_the_mean_of_the_last_10_and_says_so(tmp_path):
+    """The stopping rule and the files, on CartPole (no Atari, no TensorFlow): random CartPole
+    episodes last ~20 steps, so a mean of 15 over 10 episodes comes within seconds."""
+    from a3c_lib.experiments.reproduce import read_episodes_csv, solve_point
+
+    config = TrainConfig(workers=2, max_steps=10**7, target_return=None)
+    run = pong.train_pong(tmp_path, minutes=5.0, target=15.0, window=10, config=config,
+                          progress_every=0.5, echo=False)
+    s = run.summary
+    assert s["solved"] and s["stopped_by"] == "stop" and s["global_steps"] < 10**7
+    rows = read_episodes_csv(tmp_path / "episodes.csv")
+    first = solve_point(rows, 15.0, 10)
+    assert first is not None and s["solve_steps"] == first.step
+    returns = np.array([r.ret for r in rows])
+    i = rows.index(first)
+    assert returns[i - 9:i + 1].mean() >= 15.0  # the mean of the 10 episodes up to it
+    assert all(returns[j - 9:j + 1].mean() < 15.0 for j in range(9, i))  # and not before
+    assert (tmp_path / "theta.npz").is_file() and (tmp_path / "summary.json").is_file()
+    assert "done: solved=True" in (tmp_path / "progress.txt").read_text()
+    assert spawned_children() == []
+
+
+@pytest.mark.parametrize("kwargs, words", [({"minutes": 0}, "minutes must be a number > 0"),
+                                           ({"window": 0}, "window must be an integer >= 1")])
+def test_train_pong_bad_arguments(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        pong.train_pong(None, **kwargs)
+    assert spawned_children() == []
