@@ -182,7 +182,8 @@ def baseline_values(mdp: TabularMDP, pi: np.ndarray, gamma: float, baseline) -> 
 def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_episodes: int,
                             rng: np.random.Generator | int | None = None,
                             baseline: str | np.ndarray | None = None, max_steps: int | None = None,
-                            return_samples: bool = False, reward_to_go: bool = True) -> np.ndarray:
+                            return_samples: bool = False, reward_to_go: bool = True,
+                            discount_steps: bool = True) -> np.ndarray:
     """Monte Carlo (REINFORCE) estimate of ∇_θ J, averaged over ``n_episodes`` episodes.
 
     Each episode gives Σ_t γ^t (G_t − b(s_t)) ∇_θ log π(a_t|s_t), with the discounted return
@@ -196,6 +197,8 @@ def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_
         reward_to_go: True (default) weights step t by γ^t (G_t − b(s_t)); False by the whole
             episode's return R(τ) = G_0, the first step of the derivation in notebook 04, before
             causality drops the rewards earned before t (then ``baseline`` must be None).
+        discount_steps: False drops the γ^t in front of step t, as A3C does; the mean is then
+            :func:`undiscounted_state_gradient`, not ∇J (notebook 04, section 7).
 
     >>> mdp = TabularMDP([[0, 0]], [[1.0, 0.0]])
     >>> g = sampled_policy_gradient(mdp, np.zeros((1, 2)), 0.5, 20_000, rng=0, baseline="value")
@@ -215,6 +218,8 @@ def sampled_policy_gradient(mdp: TabularMDP, theta: np.ndarray, gamma: float, n_
         g = ep.rewards[t] + gamma * g  # G_t = r_t + γ G_{t+1}
         returns[t] = g
     discount = gamma ** np.arange(n_steps)[:, None]  # γ^t  (T, 1)
+    if not discount_steps:
+        discount = np.ones_like(discount)  # A3C: every step of the rollout weighs 1
     weight = ep.alive * discount * (returns - b[ep.states])  # γ^t (G_t − b(s_t))  (T, n)
     if not reward_to_go:
         if baseline is not None:

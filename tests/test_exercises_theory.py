@@ -204,3 +204,18 @@ def test_sampled_gradient_ascent_too_large_a_rate_can_lock_onto_a_bad_policy():
     assert np.any(np.isclose(finals[3000.0], wall_forever, atol=0.01))  # some run stuck
     with pytest.raises(ValueError, match="^n_episodes must be"):
         gradient_ascent(mdp, np.zeros((17, 4)), gamma, 1.0, 1, n_episodes=0)
+
+
+def test_dropping_gamma_t_in_the_sampled_estimate_converges_to_the_a3c_direction():
+    mdp, gamma = GridWorld().to_mdp(), 0.9
+    theta = 0.5 * np.random.default_rng(0).standard_normal((17, 4))  # long episodes: big bias
+    s = sampled_policy_gradient(mdp, theta, gamma, 1000, rng=5, baseline="value",
+                                discount_steps=False, max_steps=2000, return_samples=True)
+    mean, se = s.mean(axis=0), s.std(axis=0) / np.sqrt(len(s))
+    live = se > 0
+
+    def z2(target):
+        return np.mean(((mean - target)[live] / se[live]) ** 2)
+
+    assert z2(undiscounted_state_gradient(mdp, theta, gamma)) < 2.0  # ≈ 1: unbiased for g_A3C
+    assert z2(exact_policy_gradient(mdp, theta, gamma)) > 10.0  # clearly not ∇J
