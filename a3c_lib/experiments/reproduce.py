@@ -15,12 +15,13 @@ and the ``cartpole_*`` experiments copy seed 0 to ``reference_runs/{a3c,a2c,ac}.
 A description of every file and the numbers of the committed runs: ``data/README.md``.
 
 >>> sorted(EXPERIMENTS)
-['cartpole_a2c', 'cartpole_a3c', 'cartpole_ac', 'gamma_sweep', 'lr_sweep', 'trained_agent']
->>> load_cached("nope")
+['acrobot_reward_scale', 'cartpole_a2c', 'cartpole_a3c', 'cartpole_ac', 'cartpole_ray',
+ 'gamma_sweep', 'lr_sweep', 'lunarlander', 'lunarlander_continuous', 'mountaincar', 'pendulum',
+ 'trained_agent']
+>>> load_cached("nope")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: name must be one of cartpole_a2c, cartpole_a3c, cartpole_ac, gamma_sweep, lr_sweep, \
-trained_agent, got 'nope'
+ValueError: name must be one of acrobot_reward_scale, cartpole_a2c, ..., trained_agent, got 'nope'
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from a3c_lib import FAST_MODE
 from a3c_lib.engine.config import TrainConfig
 from a3c_lib.engine.metrics import EpisodeRow, MetricsLog
 from a3c_lib.engine.results import load_theta, versions  # noqa: F401 (re-export)
+from a3c_lib.engine.tasks import TASKS
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # the repo's committed data/
 TARGET, WINDOW = 475.0, 100  # CartPole-v1 "solved": mean return of the last 100 episodes >= 475
@@ -57,6 +59,7 @@ class Experiment:
     description: str
     runs: dict[str, TrainConfig]
     keras: bool = False  # also write model.weights.h5 (imports TensorFlow)
+    by_default: bool = True  # run by a bare `reproduce` (False: only when named)
 
 
 def _cartpole(algo: str) -> Experiment:
@@ -88,6 +91,27 @@ EXPERIMENTS: dict[str, Experiment] = {
          "halfway-seed0": TrainConfig(algo="a2c", seed=0, max_steps=40_000,
                                       target_return=None)},
         keras=True),
+    # notebook 06, "from one machine to a cluster": the same a3c on Ray (needs the extra `ray`)
+    "cartpole_ray": Experiment(
+        f"a3c on CartPole-v1 with backend='ray': 2 worker actors and a parameter-server actor "
+        f"on a local loopback Ray instance, seed 0, {BUDGET:,} env steps",
+        {"seed0": TrainConfig(backend="ray", workers=2, seed=0, max_steps=BUDGET,
+                              target_return=None)}, by_default=False),
+    # notebook 09, beyond CartPole: the per-env defaults of engine/tasks.py (TrainConfig.for_env)
+    "acrobot_reward_scale": Experiment(
+        "a3c on Acrobot-v1 with its defaults (rewards x 0.1) and with raw rewards "
+        "(reward_scale 1), seed 0, 100,000 env steps each",
+        {f"scale{c:g}-seed0": TrainConfig.for_env("Acrobot-v1", seed=0, reward_scale=c,
+                                                  max_steps=100_000, target_return=None)
+         for c in (0.1, 1.0)}),
+    "mountaincar": Experiment(
+        "a3c on MountainCar-v0 with its defaults, seed 0, 300,000 env steps: undirected "
+        "exploration never reaches the flag", {"seed0": TrainConfig.for_env(
+            "MountainCar-v0", seed=0, max_steps=300_000, target_return=None)}),
+    **{name: Experiment(f"a3c on {env_id} with its defaults, seed 0, stopped when solved",
+                        {"seed0": TrainConfig.for_env(env_id, seed=0)})
+       for name, env_id in (("lunarlander", "LunarLander-v3"), ("pendulum", "Pendulum-v1"),
+                            ("lunarlander_continuous", "LunarLanderContinuous-v3"))},
 }
 
 
@@ -158,13 +182,15 @@ def run_experiment(name: str, out: str | Path, fast: bool = False,
             config = TrainConfig.from_dict({**config.to_dict(), "max_steps": FAST_BUDGET})
         result = training.train(config)
         summary = dict(result.summary)
+        task = TASKS.get(config.env_id)
+        target = config.target_return if config.target_return is not None else \
+            task.target if task else TARGET
         if config.target_return is None:  # fixed-budget run: measure the solve point afterwards
-            hit = solve_point(result.metrics.episodes)
+            hit = solve_point(result.metrics.episodes, target=target)
             summary.update(solved=hit is not None, solve_steps=hit and hit.step,
                            solve_seconds=hit and round(hit.time, 3))
         if summary["solve_seconds"] is not None:
             summary["solve_seconds"] = round(summary["solve_seconds"], 3)
-        target = TARGET if config.target_return is None else config.target_return
         summary["solve_rule"] = f"first episode where the mean return of the last {WINDOW} " \
                                 f"episodes (all workers) reached {target:g}"
         greedy = evaluate_policy(result.theta, config.env_id, greedy=True, episodes=10,
@@ -177,7 +203,8 @@ def run_experiment(name: str, out: str | Path, fast: bool = False,
         # weights as TrainResult.save writes them (its metrics.csv would add the 10x larger
         # update rows, which no plot here needs)
         np.savez(run_dir / "weights.npz", theta=result.theta, obs_dim=result.spec.obs_dim,
-                 n_actions=result.spec.n_actions, hidden=np.array(result.spec.hidden))
+                 n_actions=getattr(result.spec, "n_actions", 0),  # 0: a Gaussian policy
+                 hidden=np.array(result.spec.hidden))
         if experiment.keras:
             from a3c_lib.keras import networks  # TensorFlow, after the workers are done
 
@@ -272,7 +299,7 @@ def _add_arguments(parser) -> None:
 
 def _run(args) -> int:
     fast = args.fast or FAST_MODE
-    names = args.names or list(EXPERIMENTS)
+    names = args.names or [n for n, e in EXPERIMENTS.items() if e.by_default]
     for name in names:
         if name not in NAMED_ONLY:
             _check_name(name)  # all names checked before anything runs
