@@ -3,11 +3,11 @@
 import dataclasses
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from process_helpers import group_run
 
 from a3c_lib.engine.config import FIELD_DOCS, TrainConfig, validate_env
 from a3c_lib.engine.cpus import available_cpus, quota_cpus
@@ -115,9 +115,7 @@ print(available_cpus(), TrainConfig().workers, slider.max, [str(w.message) for w
 def test_cpu_count_follows_the_affinity_mask_under_taskset():
     """Pinned to ONE core of a bigger host: 1 default worker, 2 warn, the slider shows few."""
     cpu = min(os.sched_getaffinity(0))
-    out = subprocess.run(["taskset", "-c", str(cpu), sys.executable, "-c", PINNED],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
+    out = group_run(["taskset", "-c", str(cpu), sys.executable, "-c", PINNED], timeout=120)
     assert out.returncode == 0, out.stderr
     n, default, slider_max, warned = out.stdout.strip().split(" ", 3)
     assert (n, default) == ("1", "1")

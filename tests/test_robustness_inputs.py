@@ -7,8 +7,6 @@ do not try — unknown or unusable envs through ``train()``, the CLI's remaining
 warning for too many workers, the dashboard's status line, and the bounded MetricsLog.
 """
 
-import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pytest
+from process_helpers import group_run
 
 from a3c_lib import cli
 from a3c_lib.engine import training
@@ -128,12 +127,10 @@ def test_cli_accepts_1e3_for_an_integer_flag():
 
 def test_cli_more_workers_than_cpus_is_one_warning_line(tmp_path):
     n = CPUS + 1
-    proc = subprocess.run(
+    proc = group_run(
         [sys.executable, "-m", "a3c_lib", "train", "--workers", str(n), "--envs-per-worker", "1",
          "--max-steps", "200", "--hidden", "8", "--target-return", "none", "--no-progress",
-         "--no-keras", "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=50, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+         "--no-keras", "--out", str(tmp_path / "run")], timeout=100)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"warning: workers={n} > the {CPUS} CPU(s) this process may use: the worker processes "
