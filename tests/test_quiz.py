@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from a3c_lib.exercises import CheckResult
@@ -70,3 +72,30 @@ def test_bad_arguments_raise_one_clear_error(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=rf"^{name} must"):
         concept_check(**args)
+
+
+# ---- the course uses them: 3-5 per notebook, and a glossary of every symbol --------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+QUIZ_NOTEBOOKS = ["00_rl_basics", "01_expectation", "02_value_functions", "03_advantage",
+                  "04_policy_gradient", "07_replay_vs_on_policy", "08_agent_on_screen"]
+
+
+@pytest.mark.parametrize("name", QUIZ_NOTEBOOKS)
+def test_each_notebook_has_three_to_five_concept_checks(name):
+    import json
+
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    calls = [c for c in cells if c["cell_type"] == "code"
+             and "".join(c["source"]).lstrip().startswith("concept_check(")]
+    assert 3 <= len(calls) <= 5, f"{name}: {len(calls)} concept checks"
+
+
+def test_the_glossary_names_every_symbol_and_its_notebook():
+    text = (ROOT / "notebooks" / "glossary.md").read_text()
+    for symbol in (r"\pi(a\mid s)", r"\rho^{s_0}", r"\rho^\pi", r"d^\pi", r"J(\pi)", "G_t",
+                   r"\delta_t", r"t_{\max}", "c_v", "c_H", r"H(\pi", r"\lambda", r"V^\pi",
+                   r"Q^\pi", r"A^\pi", r"\gamma", r"\theta", r"\eta(s)", r"\mu"):
+        rows = [line for line in text.splitlines() if line.startswith("| ") and symbol in line]
+        assert rows, f"{symbol} is missing from the glossary"
+        assert any(re.search(r"\| 0\d(, \d\d)?( \(.*\))?(, 0\d)? \|", r) for r in rows), rows
