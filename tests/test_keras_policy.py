@@ -86,6 +86,12 @@ def test_a_changed_theta_reaches_the_model_even_in_one_entry():
     np.testing.assert_allclose(pi.value(theta, obs), v1 + 1.0, rtol=0, atol=1e-12)
 
 
+def test_theta_of_the_wrong_shape_is_refused():
+    pi = KerasPolicy("test_keras_policy:mlp64", OBS, ACT)
+    with pytest.raises(ValueError, match=rf"theta must be .* shape \({pi.n_params},\)"):
+        pi.value(np.zeros(pi.n_params - 1), np.ones((1, 4)))
+
+
 def test_init_params_is_seeded_by_the_rng():
     pi = KerasPolicy("a3c_lib.keras.atari_net:build", gym.spaces.Box(0, 255, (4, 84, 84),
                      np.uint8), gym.spaces.Discrete(6))

@@ -225,8 +225,12 @@ class KerasPolicy:
 
         self._assign, self._forward, self._gradient = assign, forward, gradient
 
-    def _load(self, theta: np.ndarray) -> None:
-        """Write θ into the model's variables unless they already hold exactly this θ."""
+    def load(self, theta: np.ndarray) -> None:
+        """Write θ (P,) into ``self.model``'s variables, unless they already hold exactly this θ.
+
+        Afterwards ``self.model`` is the network with θ: ``policy.model.save_weights(path)``
+        exports it as a Keras weights file.
+        """
         if not isinstance(theta, np.ndarray) or theta.shape != (self.n_params,):
             got = getattr(theta, "shape", type(theta).__name__)
             raise ValueError(f"theta must be a numpy array of shape ({self.n_params},), got {got}")
@@ -249,18 +253,18 @@ class KerasPolicy:
     def act(self, theta: np.ndarray, obs: np.ndarray,
             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """a ~ π(·|s) (N,) int64 and V(s) (N,) for observations (N, *obs_shape)."""
-        self._load(theta)
+        self.load(theta)
         logits, v = self._forward(self._obs(obs))  # (N, A), (N,)
         return mlp.sample_actions(logits.numpy(), rng), v.numpy()
 
     def value(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """V(s) (N,)."""
-        self._load(theta)
+        self.load(theta)
         return self._forward(self._obs(obs))[1].numpy()
 
     def logits(self, theta: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """The policy's logits (N, A) (for greedy play: argmax)."""
-        self._load(theta)
+        self.load(theta)
         return self._forward(self._obs(obs))[0].numpy()
 
     def env_action(self, action: np.ndarray) -> Any:
@@ -270,7 +274,7 @@ class KerasPolicy:
                       returns: np.ndarray, entropy_coef: float,
                       value_coef: float) -> tuple[LossStats, np.ndarray]:
         """The A3C loss of ``mlp.loss_and_grad`` (batch means) and ∇θ (P,) in θ's dtype."""
-        self._load(theta)
+        self.load(theta)
         obs = self._obs(obs)
         batch = obs.shape[0]
         actions = np.asarray(actions)
