@@ -11,6 +11,9 @@ Panels of :func:`training_figure`::
     losses          — policy loss and value loss per update (moving average)
     entropy         — H(π(·|s)) per update: high = exploring, → 0 = deterministic policy
     steps/s         — environment steps per second of each worker (over its last 50 updates)
+
+:class:`LiveReturns` is the small live plot of the hand-written loop of notebook 05: it reads
+the returns that gymnasium's ``RecordEpisodeStatistics`` collects, not a MetricsLog.
 """
 
 from __future__ import annotations
