@@ -12,7 +12,9 @@ The package tree is the architecture::
                                          one-process toy A3C with policy lag (nb 06)
         nn/         numpy network maths: mlp (forward, hand backprop), optim (RMSProp, clipping)
         engine/     config, rollouts, shared memory, worker processes, runs, checkpoints, metrics
-        keras/      the same network in Keras 3 + its tf.GradientTape loss: the ONLY TensorFlow
+        keras/      the same network in Keras 3 + its tf.GradientTape loss: the ONLY TensorFlow;
+                    any two-head Keras model as a worker policy, the paper's Atari net (nb 10)
+        envs/       Atari (Pong) preprocessed as in the paper, by id for the workers (nb 10)
         viz/        plots, widgets, live dashboard, learning curves, the agent on screen
         experiments/  cached reference runs in data/ (``python -m a3c_lib reproduce``)
         exercises/  self-checking exercises (nb 01-07)
@@ -21,7 +23,8 @@ The package tree is the architecture::
 Dependencies point one way: lessons <- nn <- engine <- experiments -> viz, keras. The engine
 and nn never import keras or viz (a test enforces it), so the spawned worker processes load
 neither TensorFlow nor matplotlib: they need only numpy and gymnasium (TensorFlow does not
-survive ``fork``, and importing it costs seconds).
+survive ``fork``, and importing it costs seconds). The one exception is asked for by name: a
+run with ``policy="keras:module:function"`` makes each worker import that Keras model (nb 10).
 """
 
 import os

@@ -13,8 +13,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from a3c_lib.keras.model_factory import resolve_factory
 from a3c_lib.keras.networks import build_actor_critic
-from a3c_lib.keras.policy import KerasPolicy, resolve_factory
+from a3c_lib.keras.policy import KerasPolicy
 from a3c_lib.nn import mlp
 
 OBS, ACT = gym.spaces.Box(-1.0, 1.0, (4,), np.float64), gym.spaces.Discrete(3)

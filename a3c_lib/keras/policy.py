@@ -26,15 +26,13 @@ trains a Keras model has imported TensorFlow anyway (to draw and load the model)
 never runs a forward pass or gradient for the workers.
 
 Bad factories, each ONE ValueError naming the factory: it does not exist, its module fails to
-import, it is defined in ``__main__`` (a notebook cell or a script: spawned workers start a
-fresh interpreter and cannot import it), it raises, or its heads do not match the action space.
+import, it is defined in ``__main__``, it raises (all found by ``model_factory.py``), or its
+heads do not match the action space (checked here on one observation).
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +40,7 @@ import numpy as np
 
 from a3c_lib.keras import tf  # TensorFlow, imported quietly by the package
 from a3c_lib.keras.losses import loss_from_outputs
+from a3c_lib.keras.model_factory import build_model, resolve_factory
 from a3c_lib.nn import mlp
 from a3c_lib.nn.mlp import LossStats
 
@@ -54,50 +53,6 @@ def keras_policy(config: Any, observation_space: Any, action_space: Any) -> Kera
     return KerasPolicy(name.removeprefix(PREFIX), observation_space, action_space)
 
 
-def resolve_factory(factory: str | Callable[..., Any]) -> tuple[str, Callable[..., Any]]:
-    """``("module:function", the function)`` for a name or a function; ValueError if unreachable.
-
-    >>> resolve_factory("a3c_lib.keras.atari_net:build")[0]
-    'a3c_lib.keras.atari_net:build'
-    >>> resolve_factory("a3c_lib.keras.atari_net:nope")
-    Traceback (most recent call last):
-    ...
-    ValueError: model factory 'a3c_lib.keras.atari_net:nope' does not exist: module \
-'a3c_lib.keras.atari_net' has no attribute 'nope'
-    """
-    if callable(factory):
-        name = f"{getattr(factory, '__module__', '?')}:{getattr(factory, '__qualname__', '?')}"
-        if name.startswith("__main__:"):
-            raise ValueError(_main_message(name))
-        return name, factory
-    if not isinstance(factory, str) or factory.count(":") != 1 or "" in factory.split(":"):
-        raise ValueError(f"model factory must be 'module:function' (e.g. "
-                         f"'a3c_lib.keras.atari_net:build'), got {factory!r}")
-    module_name, attr = factory.split(":")
-    if module_name == "__main__":
-        raise ValueError(_main_message(factory))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as err:  # ImportError, or any error raised while the module runs
-        raise ValueError(f"model factory {factory!r}: importing {module_name!r} failed: "
-                         f"{type(err).__name__}: {err}") from None
-    function = getattr(module, attr, None)
-    if function is None:
-        raise ValueError(f"model factory {factory!r} does not exist: module {module_name!r} has "
-                         f"no attribute {attr!r}")
-    if not callable(function):
-        raise ValueError(f"model factory {factory!r} is a {type(function).__name__}, not a "
-                         "function")
-    return factory, function
-
-
-def _main_message(name: str) -> str:
-    return (f"model factory {name!r} is defined in __main__ (a notebook cell or the script being "
-            "run): A3C workers are spawned processes that start a fresh Python and cannot import "
-            "it. Put the function in a .py file (e.g. my_nets.py next to the notebook) and name "
-            "it 'my_nets:build'")
-
-
 def _pin_threads_in_worker() -> None:
     """1 intra-op + 1 inter-op TF thread in a spawned worker (the parent keeps its defaults)."""
     if mp.parent_process() is None:
@@ -107,24 +62,6 @@ def _pin_threads_in_worker() -> None:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TF already ran an op in this process: too late, keep its pools
         pass
-
-
-def _build(name: str, factory: Callable[..., Any], observation_space: Any, action_space: Any,
-           seed: int) -> Any:
-    """factory(spaces) with Python's random seeded by ``seed`` (Keras draws unseeded
-    initializers' seeds from it); the caller's random state is restored afterwards."""
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        model = factory(observation_space, action_space)
-    except Exception as err:
-        raise ValueError(f"model factory {name!r} failed: {type(err).__name__}: {err}") from None
-    finally:
-        random.setstate(state)
-    if not hasattr(model, "trainable_variables") or not callable(model):
-        raise ValueError(f"model factory {name!r} returned a {type(model).__name__}, not a "
-                         "Keras model")
-    return model
 
 
 class KerasPolicy:
@@ -159,7 +96,7 @@ class KerasPolicy:
         self.observation_space, self.action_space = observation_space, action_space
         self.n_actions = int(action_space.n)
         _pin_threads_in_worker()
-        self.model = _build(self.name, self._factory, observation_space, action_space, seed=0)
+        self.model = build_model(self.name, self._factory, observation_space, action_space, seed=0)
         variables = list(self.model.trainable_variables)
         if not variables or getattr(self.model, "non_trainable_variables", []):
             raise ValueError(f"model factory {self.name!r}: the model must have trainable "
@@ -245,7 +182,7 @@ class KerasPolicy:
     # ---- the Policy interface ------------------------------------------------------------------
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         """θ (P,) from the factory's own initializers, seeded by ``rng`` (same rng, same θ)."""
-        model = _build(self.name, self._factory, self.observation_space, self.action_space,
+        model = build_model(self.name, self._factory, self.observation_space, self.action_space,
                        seed=int(rng.integers(2**31)))
         return np.concatenate([np.asarray(v.numpy(), self.dtype).ravel()
                                for v in model.trainable_variables])  # (P,)
