@@ -132,3 +132,21 @@ def test_pendulum_gaussian_policy_learns_to_swing_up():
                                                 target_return=-600.0, max_steps=300_000))
     assert result.summary["solved"], result.summary["final_mean_return"]
 
+
+
+def test_checkpoint_resume_and_render_of_a_continuous_run(tmp_path):
+    from a3c_lib.viz.render import evaluate_policy, record_episode
+
+    small = dict(workers=1, envs_per_worker=2, t_max=5, hidden=(8,), target_return=None)
+    first = training.train(TrainConfig.for_env("Pendulum-v1", max_steps=400, checkpoint_every=2,
+                                               **small), out_dir=tmp_path)
+    assert (tmp_path / "checkpoint.npz").is_file()
+    second = training.train(TrainConfig.for_env("Pendulum-v1", max_steps=800, **small),
+                            resume_from=tmp_path)
+    assert isinstance(second.policy, GaussianPolicy)
+    assert second.summary["global_steps"] >= 800 > first.summary["global_steps"]
+    frames, total = record_episode(second.theta, "Pendulum-v1", max_steps=7, hidden=(8,))
+    assert len(frames) == 7 and frames[0].ndim == 3 and np.isfinite(total)
+    greedy = evaluate_policy(tmp_path / "weights.npz", "Pendulum-v1", greedy=True, episodes=2,
+                             max_steps=20)
+    assert greedy.lengths.tolist() == [20, 20] and np.isfinite(greedy.returns).all()
