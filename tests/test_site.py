@@ -39,7 +39,9 @@ REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["ur
 BUILD_SECONDS = 1800  # the whole build; each notebook also has its own timeout (docs/conf.py)
 PAGE_SECONDS = 60.0
 
-pytestmark = pytest.mark.e2e  # a browser test: `-m "not e2e"` leaves it out
+# A browser test (`-m "not e2e"` leaves it out). The build runs inside the first test's setup,
+# so the suite's 600 s per-test timeout would count it: this module gets its own limit.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(BUILD_SECONDS + 900)]
 
 
 def _readme_site_command() -> list[str]:
