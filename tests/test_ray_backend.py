@@ -20,12 +20,14 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 from fault_envs import fault
 from process_helpers import ENV, group_run
 
 from a3c_lib.engine import training
+from a3c_lib.engine.checkpoint import load_checkpoint
 from a3c_lib.engine.config import TrainConfig
 
 ray = pytest.importorskip("ray", reason="the optional extra: pip install 'a3c-course[ray]'")
@@ -169,12 +171,18 @@ def test_local_instance_learns_cartpole_on_loopback_and_leaves_nothing(ray_tmp, 
 
 
 # ---- a real two-node cluster on this machine ---------------------------------------------------
+_cluster_error: list[str] = []  # a cluster that failed to start fails the next tests at once
+
+
 @pytest.fixture(scope="module")
 def cluster(ray_tmp):
     """Two Ray nodes of 1 CPU each (head + worker) on 127.0.0.1; this process is its driver."""
     from ray.cluster_utils import Cluster
 
+    if _cluster_error:
+        pytest.fail(f"the two-node Ray cluster did not start: {_cluster_error[0]}")
     assert not ray.is_initialized()
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     c = None
     try:
         with ray_backend.loopback_only():
@@ -184,13 +192,26 @@ def cluster(ray_tmp):
             c.add_node(**node)
             c.wait_for_nodes()
             c.connect()
+    except Exception as err:  # e.g. Ray's 30 s limit for a raylet to start, on a busy machine
+        _cluster_error.append(f"{type(err).__name__}: {err}")
+        raise
+    finally:
+        if not ray.is_initialized():  # a half-started cluster: its processes go now
+            if c is not None:
+                c.shutdown()
+            started = [p for p in psutil.Process().children(recursive=True)
+                       if p.pid not in before]
+            for p in started:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            psutil.wait_procs(started, timeout=10)
+    try:
         assert ray.cluster_resources()["CPU"] == 2
         yield c
     finally:
         with contextlib.suppress(Exception):
             ray.shutdown()
-        if c is not None:
-            c.shutdown()
+        c.shutdown()
         assert wait_gone(ray_tmp) == []
 
 
@@ -201,7 +222,8 @@ def alive_nodes() -> set[str]:
 def test_cluster_workers_on_both_nodes_every_update_counted(cluster, tmp_path):
     nodes = alive_nodes()
     assert len(nodes) == 2
-    run = training.start(TrainConfig(workers=2, max_steps=20_000, **SMALL), out_dir=tmp_path)
+    cfg = TrainConfig(workers=2, max_steps=20_000, checkpoint_every=100, **SMALL)
+    run = training.start(cfg, out_dir=tmp_path)
     try:
         wait_for(lambda: len(run._backend.placement) == 2 or not run.running, what="placement")
         assert non_loopback_sockets(os.environ["RAY_TMPDIR"]) == []
@@ -216,6 +238,9 @@ def test_cluster_workers_on_both_nodes_every_update_counted(cluster, tmp_path):
     assert s["stopped_by"] == "max_steps" and s["global_steps"] >= 20_000
     assert s["updates"] == sum(s["worker_updates"]) == len(result.metrics.updates)
     assert min(s["worker_updates"]) > 0 and all(u.policy_lag >= 0 for u in result.metrics.updates)
+    ckpt = load_checkpoint(tmp_path)  # the final one: the server's last snapshot
+    assert (ckpt.step, ckpt.updates) == (s["global_steps"], s["updates"])
+    assert np.array_equal(ckpt.theta, result.theta) and ckpt.rms_g.max() > 0  # the server's g
     assert actors_dead(run._backend) and alive_nodes() == nodes  # the cluster keeps running
 
 
@@ -262,6 +287,9 @@ def test_stop_ends_the_run_and_kills_our_actors(cluster):
     run = training.start(TrainConfig(workers=2, max_steps=10**9, **SMALL))
     try:
         wait_for(lambda: len({u.worker for u in run.metrics.updates}) == 2, what="updates")
+        run.set_lr(1e-4)  # the dashboard's slider: the server uses it from the next push on
+        wait_for(lambda: {u.worker for u in run.metrics.updates if u.lr == 1e-4} == {0, 1},
+                 what="updates with the new lr")
         run.stop()
         result = run.wait(timeout=60)
     finally:

@@ -90,7 +90,9 @@ class RayBackend:
             scheduling_strategy=here).remote(theta, g, step, updates, n, lr, cfg.rms_alpha,
                                              cfg.rms_eps)
         t0_wall = time.time() - (time.monotonic() - self.jobs[0].t0)  # the run's start
-        worker_class = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=0)(RolloutWorker)
+        # three calls at once: the run loop, the driver's long-polling drain, and stop (which
+        # must not wait behind a drain)
+        worker_class = ray.remote(num_cpus=1, max_concurrency=3, max_restarts=0)(RolloutWorker)
         # SPREAD: one worker per node before a second on any node (all nodes' CPUs work)
         self._workers = [worker_class.options(scheduling_strategy="SPREAD").remote(
             job, self._server, t0_wall) for job in self.jobs]
@@ -180,7 +182,9 @@ class RayBackend:
         try:
             self.request_stop()
             deadline = time.monotonic() + join_seconds
-            while self._runs and time.monotonic() < deadline:
+            # until every run call has ended AND every drain in flight has come back (a drain
+            # sent before a worker's end may hold its last metrics)
+            while (self._runs or self._drains) and time.monotonic() < deadline:
                 for msg in self.messages(timeout=0.02):
                     on_message(msg)
             self._stopping = True  # from here on, actors die because WE kill them

@@ -94,8 +94,8 @@ class RemoteParams:
 class RolloutWorker:
     """One actor-learner as an actor: :func:`run` is the process backend's worker loop.
 
-    The actor runs two method calls at once (``max_concurrency=2``): ``run`` (the loop, for
-    the whole run) and the driver's short ``drain``/``stop``/``where`` calls beside it.
+    The actor runs method calls in threads (``max_concurrency=3``): ``run`` (the loop, for the
+    whole run) and, beside it, the driver's ``drain`` (long-polled), ``stop`` and ``where``.
     """
 
     def __init__(self, job: WorkerJob, server, t0_wall: float) -> None:
