@@ -55,7 +55,8 @@ TASKS: dict[str, Task] = {t.env_id: t for t in (
          dict(reward_scale=0.1, gamma=0.9, lr=5e-4, envs_per_worker=8),
          why="continuous torque; −16…0 per step for 200 steps: a short horizon suffices; "
              "8 envs per worker halve the gradient's noise (4 envs: a seed collapsed)"),
-    Task("LunarLanderContinuous-v3", 200.0, 3_000_000,
+    # NOT yet solved: the best of 5 tuning runs peaked at a mean of +65 and fell back (issue 12)
+    Task("LunarLanderContinuous-v3", 200.0, 1_500_000,
          dict(reward_scale=0.05, entropy_coef=1e-3, lr=7e-4),
          why="continuous main and side engines; shaped rewards as LunarLander"),
 )}
