@@ -45,19 +45,22 @@ def ray_tmp():
     tmp = tempfile.mkdtemp(prefix="a3c-ray-")
     saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "PYTHONPATH")}
     os.environ.update(RAY_TMPDIR=tmp, PYTHONPATH=ENV["PYTHONPATH"])
+    left = None
     try:
         yield tmp
     finally:
-        with contextlib.suppress(Exception):
-            ray.shutdown()
-        left = wait_gone(tmp)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
-        assert left == [], f"Ray processes left behind: {left}"
+        try:
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            left = wait_gone(tmp)
+        finally:  # whatever happened: the environment back, the folder gone
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            shutil.rmtree(tmp, ignore_errors=True)
+    assert left == [], f"Ray processes left behind: {left}"
 
 
 def ray_processes(tmp: str) -> list[psutil.Process]:
