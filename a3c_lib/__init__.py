@@ -10,9 +10,11 @@ The package tree is the architecture::
         advantage_estimators
         actor_critic, asynchrony         the loop itself, on top of nn: one agent (nb 05), a
                                          one-process toy A3C with policy lag (nb 06)
-        nn/         numpy network maths: mlp (forward, hand backprop), optim (RMSProp, clipping)
-        engine/     config, rollouts, shared memory, worker processes, runs, checkpoints, metrics
-        keras/      the same network in Keras 3 + its tf.GradientTape loss: the ONLY TensorFlow;
+        nn/         numpy network maths: mlp (forward, hand backprop), optim (RMSProp, clipping),
+                    gaussian (continuous actions, nb 09), policy (the workers' policy interface)
+        engine/     config, rollouts, shared memory, worker processes, runs, checkpoints, metrics;
+                    rewards (scale, clip) and tasks (per-env defaults, nb 09)
+        keras/      the same networks in Keras 3 + their tf.GradientTape losses: the ONLY TensorFlow;
                     any two-head Keras model as a worker policy, the paper's Atari net (nb 10)
         envs/       Atari (Pong) preprocessed as in the paper, by id for the workers (nb 10)
         viz/        plots, widgets, live dashboard, learning curves, the agent on screen
