@@ -55,14 +55,13 @@ nb_execution_timeout = int(os.environ.get("A3C_SITE_TIMEOUT", "600"))  # seconds
 nb_execution_raise_on_error = True  # a notebook that fails in class mode fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
-# Widgets need a live kernel; the static page would fetch their JavaScript from a CDN, which a
-# classroom without internet cannot reach. Leave them out: the launch buttons open a kernel.
+# Widgets (sliders, dashboards, concept checks) need a live kernel, and their JavaScript would
+# come from a CDN, which a classroom without internet cannot reach: no widget JavaScript. A
+# widget output then stays an invisible placeholder (not its text repr "VBox(children=…)"); the
+# page shows the cell's code, and the launch buttons open a kernel to use it.
 nb_ipywidgets_js: dict = {}
-nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
-                              ("html", "application/vnd.jupyter.widget-state+json", None)]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-suppress_warnings = ["mystnb.unknown_mime_type"]  # the widget views dropped above
 
 # --- offline MathJax 3 -------------------------------------------------------------------------
 mathjax_path = "mathjax/tex-mml-chtml.js"  # relative: served from _static/ of the built site
