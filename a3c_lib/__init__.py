@@ -14,8 +14,9 @@ The package tree is the architecture::
                     gaussian (continuous actions, nb 09), policy (the workers' policy interface)
         engine/     config, rollouts, shared memory, worker processes, runs, checkpoints, metrics;
                     rewards (scale, clip) and tasks (per-env defaults, nb 09)
-        keras/      the same networks in Keras 3 + their tf.GradientTape losses: the ONLY TensorFlow;
-                    any two-head Keras model as a worker policy, the paper's Atari net (nb 10)
+        keras/      the same networks in Keras 3 + their tf.GradientTape losses (the ONLY place
+                    that imports TensorFlow); any two-head Keras model as a worker policy, the
+                    paper's Atari net (nb 10)
         envs/       Atari (Pong) preprocessed as in the paper, by id for the workers (nb 10)
         viz/        plots, widgets, live dashboard, learning curves, the agent on screen
         experiments/  cached reference runs in data/ (``python -m a3c_lib reproduce``)

@@ -156,3 +156,13 @@ def test_bad_bounds_and_shapes_are_clear_errors():
         gaussian.loss_and_grad(spec, theta, np.zeros((3, 2)), np.zeros(3), np.zeros(3), 0, 0)
     with pytest.raises(ValueError, match="obs must have shape"):
         gaussian.forward(spec, theta, np.zeros((3, 5)))
+
+
+def test_an_empty_batch_is_refused_not_nan():
+    """As for the categorical MLP: a batch of 0 rows would give a NaN loss (a mean over nothing)."""
+    spec = GaussianSpec(3, 1, hidden=(4,))
+    theta = gaussian.init_theta(spec, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^obs must hold a batch of at least 1 observation, "
+                                         r"got shape \(0, 3\)$"):
+        gaussian.loss_and_grad(spec, theta, np.zeros((0, 3)), np.zeros((0, 1)), np.zeros(0),
+                               entropy_coef=0.0, value_coef=0.5)

@@ -93,6 +93,14 @@ def test_theta_of_the_wrong_shape_is_refused():
         pi.value(np.zeros(pi.n_params - 1), np.ones((1, 4)))
 
 
+def test_an_empty_batch_is_refused_not_nan():
+    pi = KerasPolicy("test_keras_policy:mlp64", OBS, ACT)
+    theta = pi.init_params(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^obs must hold a batch of at least 1 observation, "
+                                         r"got shape \(0, 4\)$"):
+        pi.loss_and_grad(theta, np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0), 0.0, 0.5)
+
+
 def test_init_params_is_seeded_by_the_rng():
     pi = KerasPolicy("a3c_lib.keras.atari_net:build", gym.spaces.Box(0, 255, (4, 84, 84),
                      np.uint8), gym.spaces.Discrete(6))

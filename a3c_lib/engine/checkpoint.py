@@ -7,9 +7,10 @@ written ATOMICALLY: to a temporary file in the same directory, flushed and ``fsy
 intact, never half a file.
 
 >>> import tempfile
->>> d = tempfile.mkdtemp()
->>> _ = save_checkpoint(d, np.arange(3.0), np.ones(3), step=30, updates=2, config={"lr": 0.1})
->>> ck = load_checkpoint(d)
+>>> with tempfile.TemporaryDirectory() as d:  # removed again afterwards
+...     _ = save_checkpoint(d, np.arange(3.0), np.ones(3), step=30, updates=2,
+...                         config={"lr": 0.1})
+...     ck = load_checkpoint(d)
 >>> ck.theta, ck.step, ck.updates, ck.config["lr"]
 (array([0., 1., 2.]), 30, 2, 0.1)
 """

@@ -136,19 +136,22 @@ class KerasPolicy:
         model, dtype, sizes = self.model, tf.as_dtype(self.dtype.name), self._sizes
         obs_spec = tf.TensorSpec((None, *self._obs_shape), tf.as_dtype(self._obs_dtype.name))
 
-        @tf.function(input_signature=[tf.TensorSpec((self.n_params,), dtype)])
+        # autograph=False: these are plain traced code (the Python loops unroll at trace time),
+        # and autograph would write its converted source to /tmp files that outlive the process
+        @tf.function(autograph=False, input_signature=[tf.TensorSpec((self.n_params,), dtype)])
         def assign(theta):  # θ (P,) -> the variables, in their order
             for variable, piece in zip(variables, tf.split(theta, sizes), strict=True):
                 variable.assign(tf.reshape(piece, variable.shape))
 
-        @tf.function(input_signature=[obs_spec])
+        @tf.function(autograph=False, input_signature=[obs_spec])
         def forward(obs):  # (B, *obs) -> logits (B, A), v (B,)
             logits, value = model(obs, training=False)
             return logits, tf.reshape(value, (-1,))
 
         scalar = tf.TensorSpec((), dtype)
 
-        @tf.function(input_signature=[obs_spec, tf.TensorSpec((None,), tf.int64),
+        @tf.function(autograph=False,
+                     input_signature=[obs_spec, tf.TensorSpec((None,), tf.int64),
                                       tf.TensorSpec((None,), dtype), scalar, scalar])
         def gradient(obs, actions, returns, entropy_coef, value_coef):
             with tf.GradientTape() as tape:
@@ -214,6 +217,9 @@ class KerasPolicy:
         self.load(theta)
         obs = self._obs(obs)
         batch = obs.shape[0]
+        if batch == 0:  # a mean over nothing is NaN: refuse it here, not in the shared θ
+            raise ValueError(f"obs must hold a batch of at least 1 observation, got shape "
+                             f"{obs.shape}")
         actions = np.asarray(actions)
         if actions.shape != (batch,) or not np.issubdtype(actions.dtype, np.integer) \
                 or batch and not 0 <= actions.min() <= actions.max() < self.n_actions:

@@ -24,8 +24,9 @@ def load_metrics_csv(path: str | Path) -> MetricsLog:
 
     >>> import tempfile, os
     >>> log = MetricsLog(); log.append("episodes", [EpisodeRow(0, 20, 0.5, 20.0, 20)])
-    >>> path = log.to_csv(os.path.join(tempfile.mkdtemp(), "metrics.csv"))
-    >>> load_metrics_csv(path).episodes
+    >>> with tempfile.TemporaryDirectory() as d:  # removed again afterwards
+    ...     back = load_metrics_csv(log.to_csv(os.path.join(d, "metrics.csv")))
+    >>> back.episodes
     [EpisodeRow(worker=0, step=20, time=0.5, ret=20.0, length=20)]
     """
     path = Path(path)
