@@ -7,11 +7,16 @@
 * ``sigint_raises`` (opt-in): the test delivers SIGINT to its own process; it must raise
   KeyboardInterrupt even when pytest was started with SIGINT ignored (``&`` from a
   non-interactive shell, nohup, some CI runners). The previous disposition comes back after.
+* the whole session, at its end: no spawned worker of ours is alive, and no shared-memory block
+  (``/dev/shm/psm_*``), ``a3c-*`` temporary folder or TensorFlow autograph file that the
+  session created is left behind; otherwise the run fails and names what was left.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import tempfile
 
 import pytest
 from process_helpers import spawned_children
@@ -36,3 +41,34 @@ def sigint_raises():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+_LEFTOVER_PLACES = (("/dev/shm", ("psm_",)),
+                    (tempfile.gettempdir(), ("a3c-", "__autograph_generated_file")))
+_AT_START: set[str] = set()
+
+
+def _ours_on_disk() -> set[str]:
+    found = set()
+    for folder, prefixes in _LEFTOVER_PLACES:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        found |= {os.path.join(folder, n) for n in names if n.startswith(prefixes)}
+    return found
+
+
+def pytest_sessionstart(session):
+    _AT_START.update(_ours_on_disk())  # what other programs (or an earlier run) left is not ours
+
+
+def pytest_sessionfinish(session, exitstatus):
+    left = sorted(_ours_on_disk() - _AT_START)
+    workers = [" ".join(p.cmdline())[:100] for p in spawned_children()]
+    if left or workers:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        text = "the test session left behind: " + "; ".join(left + workers)
+        if reporter is not None:
+            reporter.write_line(text, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

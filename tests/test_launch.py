@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from process_helpers import group_run
 
 from a3c_lib import launch
 
@@ -67,10 +68,8 @@ def test_default_folder_is_the_repository_notebooks():
 
 
 def test_cli_prints_the_command_with_root_handled():
-    out = subprocess.run(
-        [sys.executable, "-m", "a3c_lib", "lab", "--print-command", "--no-browser"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )
+    out = group_run([sys.executable, "-m", "a3c_lib", "lab", "--print-command", "--no-browser"],
+                    timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
     assert f"--ServerApp.root_dir={(ROOT / 'notebooks').resolve()}" in line
@@ -79,8 +78,8 @@ def test_cli_prints_the_command_with_root_handled():
 
 
 def test_cli_bad_port_exits_2_with_one_line():
-    out = subprocess.run([sys.executable, "-m", "a3c_lib", "lab", "--port", "70000"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = group_run([sys.executable, "-m", "a3c_lib", "lab", "--port", "70000"], timeout=120,
+                    cwd=ROOT)
     assert out.returncode == 2
     assert out.stderr.strip() == "error: --port must be in [1, 65535], got 70000"
 

@@ -320,9 +320,14 @@ def lab_server():
     assert not survivors, "processes survived the JupyterLab shutdown:\n" + "\n".join(survivors)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context():
-    """A headless Chromium (driven by Playwright) with a fresh profile."""
+    """A headless Chromium (driven by Playwright) with a fresh profile.
+
+    Module scope, not session: Playwright's sync API runs an event loop in this thread while it
+    is started, and a later module (tests/test_site.py) that starts its own would fail with
+    "using Playwright Sync API inside the asyncio loop".
+    """
     chromium = chromium_or_skip(pytest)  # skip with one reason; fail in CI (see chromium.py)
     try:
         from playwright.sync_api import sync_playwright

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
 import sys
 
 import pytest
+from process_helpers import group_run
 
 from . import chromium
 
@@ -69,10 +69,10 @@ def test_browser_tests_skip_with_one_reason_or_fail_in_ci(no_browser_anywhere, c
     # A real pytest run of one browser test in an environment without any Chromium.
     env = dict(os.environ, CI=ci, HOME=str(no_browser_anywhere))
     env.pop(chromium.ENV_VAR, None)
-    out = subprocess.run(
+    out = group_run(  # its own process group, killed on every exit path
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
          "tests/e2e/test_browser.py::test_gamma_slider_redraws_value_heatmap"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, timeout=300,
     )
     text = out.stdout + out.stderr
     if ci:
