@@ -10,6 +10,11 @@ Two layers, so the grading can be tested without a browser:
 A wrong pick gets the reason *that option* is wrong (``hints``), not the right answer, so the
 student can try again; the right pick gets ``why``, the explanation of the right answer.
 
+The author writes the right option wherever is convenient (the course puts it first); the
+widget shows the options in an order shuffled by :func:`display_order`, which depends only on
+the question's text: the same for every student and every run, but the right option is not
+always in the same place.
+
 >>> grade(1, answer=1, why="A is centred: E_π[A] = 0").message
 '✅ right — A is centred: E_π[A] = 0'
 >>> grade(0, answer=1, why="...", hints=["V is the average, not the excess", None]).message
@@ -19,7 +24,10 @@ student can try again; the right pick gets ``why``, the explanation of the right
 from __future__ import annotations
 
 import html
+import zlib
 from collections.abc import Sequence
+
+import numpy as np
 
 from a3c_lib.exercises._report import CheckResult
 
@@ -82,8 +90,23 @@ def grade(answer_given: int | None, answer: int, why: str,
     return CheckResult(False, f"❌ not quite — {hint or TRY_AGAIN}")
 
 
+def display_order(question: str, n_options: int) -> list[int]:
+    """The order in which the widget shows the options: a permutation of ``range(n_options)``.
+
+    Seeded by a CRC-32 of the question (Python's ``hash`` of a string changes per process), so
+    it is the same on every machine and in every run.
+
+    >>> display_order("Is E_π[A] zero?", 4)
+    [2, 1, 3, 0]
+    >>> sorted(display_order("any question", 5))
+    [0, 1, 2, 3, 4]
+    """
+    rng = np.random.default_rng(zlib.crc32(question.encode("utf-8")))
+    return [int(i) for i in rng.permutation(n_options)]
+
+
 def concept_check(question: str, options: list[str], answer: int, why: str,
-                  hints: Sequence[str | None] | None = None):
+                  hints: Sequence[str | None] | None = None, shuffle: bool = True):
     """A multiple-choice concept check as an ipywidgets box (display it as a cell's last value).
 
     Args:
@@ -92,19 +115,24 @@ def concept_check(question: str, options: list[str], answer: int, why: str,
         answer: index of the right option.
         why: the explanation shown when the right option is checked.
         hints: optional, one per option: why that option is wrong (None for the right one).
+        shuffle: show the options in :func:`display_order` (default) instead of as written.
 
     Returns:
         ``ipywidgets.VBox`` with the CSS class ``a3c-concept-check``; its parts are also
-        ``box.radio``, ``box.button``, ``box.feedback`` and the last grade ``box.result``.
+        ``box.radio`` (its ``index`` counts in the SHOWN order), ``box.button``,
+        ``box.feedback``, the last grade ``box.result`` and ``box.order``: ``order[i]`` is the
+        index in ``options`` of the i-th option shown.
 
     Raises:
         ValueError: naming the argument, for fewer than 2 options, duplicates, an ``answer``
             outside [0, len(options)), an empty ``why`` or ``hints`` of the wrong length.
 
     >>> box = concept_check("Is E_π[A] zero?", ["yes", "no"], answer=0, why="A is centred")
-    >>> box.radio.index = 1; box.button.click(); box.result.passed
+    >>> box.radio.options  # shuffled: the right answer is shown second
+    ('no', 'yes')
+    >>> box.radio.value = "no"; box.button.click(); box.result.passed
     False
-    >>> box.radio.index = 0; box.button.click(); box.result.message
+    >>> box.radio.value = "yes"; box.button.click(); box.result.message
     '✅ right — A is centred'
     """
     import ipywidgets as widgets  # here, so grade() and the tests of it need no widgets
@@ -112,16 +140,20 @@ def concept_check(question: str, options: list[str], answer: int, why: str,
     if not isinstance(question, str) or not question.strip():
         raise ValueError(f"question must be a non-empty string, got {question!r}")
     options, hints = _check_question(options, answer, why, hints)
+    order = display_order(question, len(options)) if shuffle else list(range(len(options)))
     title = widgets.HTMLMath(f"<b>Concept check.</b> {question}")
-    radio = widgets.RadioButtons(options=options, value=None, layout={"width": "max-content"})
+    radio = widgets.RadioButtons(options=[options[i] for i in order], value=None,
+                                 layout={"width": "max-content"})
     button = widgets.Button(description="Check", button_style="info", icon="check")
     feedback = widgets.HTMLMath("")
     box = widgets.VBox([title, radio, button, feedback])
     box.add_class(CSS_CLASS)
     box.radio, box.button, box.feedback, box.result = radio, button, feedback, None
+    box.order = order
 
     def on_check(_button=None) -> None:
-        box.result = grade(radio.index, answer, why, hints)
+        picked = None if radio.index is None else order[radio.index]  # back to the author's
+        box.result = grade(picked, answer, why, hints)
         colour = "#2e7d32" if box.result.passed else "#c62828"
         feedback.value = f'<span style="color:{colour}">{html.escape(box.result.message)}</span>'
 
@@ -133,4 +165,4 @@ def concept_check(question: str, options: list[str], answer: int, why: str,
     return box
 
 
-__all__ = ["concept_check", "grade"]
+__all__ = ["concept_check", "display_order", "grade"]

@@ -216,10 +216,7 @@ class KerasPolicy:
         """The A3C loss of ``mlp.loss_and_grad`` (batch means) and ∇θ (P,) in θ's dtype."""
         self.load(theta)
         obs = self._obs(obs)
-        batch = obs.shape[0]
-        if batch == 0:  # a mean over nothing is NaN: refuse it here, not in the shared θ
-            raise ValueError(f"obs must hold a batch of at least 1 observation, got shape "
-                             f"{obs.shape}")
+        batch = mlp.batch_size(obs)  # B = 0 is refused (a mean over nothing is NaN)
         actions = np.asarray(actions)
         if actions.shape != (batch,) or not np.issubdtype(actions.dtype, np.integer) \
                 or batch and not 0 <= actions.min() <= actions.max() < self.n_actions:

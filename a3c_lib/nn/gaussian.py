@@ -188,12 +188,9 @@ def loss_and_grad(spec: GaussianSpec, theta: np.ndarray, obs: np.ndarray, action
     >>> grad.shape, round(stats.entropy, 4)  # σ = 0.5: log 0.5 + ½ log(2πe)
     ((21,), 0.7258)
     """
+    batch = mlp.batch_size(obs)  # B = 0 is refused (a mean over nothing is NaN)
     p = unflatten(spec, theta)
     hs, mu, z, v = _heads(spec, p, obs)
-    batch = mu.shape[0]
-    if batch == 0:  # a mean over nothing is NaN: refuse it here, not in the shared θ
-        raise ValueError(f"obs must hold a batch of at least 1 observation, got shape "
-                         f"{np.shape(obs)}")
     actions = np.asarray(actions, dtype=np.float64)
     returns = np.asarray(returns, dtype=np.float64)
     if actions.shape != (batch, spec.action_dim):

@@ -233,6 +233,26 @@ class LossStats(NamedTuple):
     entropy: float
 
 
+
+def batch_size(obs) -> int:
+    """The batch size B of ``obs`` (shape (B, ...)); B = 0 raises, since a loss is a MEAN over
+    the batch and a mean over nothing is NaN, which would poison the shared θ.
+
+    Every policy's ``loss_and_grad`` (numpy MLP, Gaussian, Keras) checks its batch with this.
+
+    >>> batch_size(np.zeros((5, 4)))
+    5
+    >>> batch_size(np.zeros((0, 4)))
+    Traceback (most recent call last):
+    ...
+    ValueError: obs must hold a batch of at least 1 observation, got shape (0, 4)
+    """
+    shape = np.shape(obs)
+    if not shape or shape[0] == 0:
+        raise ValueError(f"obs must hold a batch of at least 1 observation, got shape {shape}")
+    return int(shape[0])
+
+
 def loss_and_grad(
     spec: MLPSpec,
     theta: np.ndarray,
@@ -263,10 +283,7 @@ def loss_and_grad(
     ((21,), 0.693)
     """
     obs = _check_obs(spec, obs)
-    batch = obs.shape[0]
-    if batch == 0:  # a mean over nothing is NaN: refuse it here, not in the shared θ
-        raise ValueError(f"obs must hold a batch of at least 1 observation, got shape "
-                         f"{obs.shape}")
+    batch = batch_size(obs)
     actions = np.asarray(actions)
     returns = np.asarray(returns, dtype=np.float64)
     if actions.shape != (batch,) or not np.issubdtype(actions.dtype, np.integer):
