@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import pathlib
+import re
 import shutil
 import sys
 
@@ -63,8 +64,14 @@ def _playwright_browsers() -> list[str]:
     found = []
     for folder in _playwright_dirs():
         for pattern in patterns:
-            found += sorted(glob.glob(str(folder / pattern)), reverse=True)  # newest first
-    return found
+            found += sorted(glob.glob(str(folder / pattern)), key=_build_number, reverse=True)
+    return found  # per folder and pattern, the newest build first
+
+
+def _build_number(binary: str) -> int:
+    """Playwright's build number from ``.../chromium-1200/...`` (as a number: 999 < 1100)."""
+    match = re.search(r"chromium(?:_headless_shell)?-(\d+)", binary)
+    return int(match.group(1)) if match else -1
 
 
 def find_chromium() -> str | None:

@@ -58,10 +58,11 @@ def test_found_on_path(no_browser_anywhere, name):
 
 
 def test_found_among_playwright_browsers(no_browser_anywhere):
-    old = _fake_binary(no_browser_anywhere / "empty" / "chromium-1100" / "chrome-linux" / "chrome")
-    new = _fake_binary(no_browser_anywhere / "empty" / "chromium-1200" / "chrome-linux" / "chrome")
-    assert old.exists()
-    assert chromium.find_chromium() == str(new)  # the newest build
+    builds = {n: _fake_binary(no_browser_anywhere / "empty" / f"chromium-{n}" / "chrome-linux"
+                              / "chrome") for n in (999, 1100, 1200)}
+    assert all(b.exists() for b in builds.values())
+    # the newest build by NUMBER: as strings "chromium-999" would sort after "chromium-1200"
+    assert chromium.find_chromium() == str(builds[1200])
 
 
 @pytest.mark.parametrize("ci", ["", "true"])
