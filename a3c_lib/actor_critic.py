@@ -35,8 +35,8 @@ class LoopConfig:
     Attributes:
         t_max: environment steps per update (the n of the n-step return), int >= 1.
         gamma: discount γ, in [0, 1).
-        lr: RMSProp learning rate η, > 0.
-        rms_alpha: RMSProp decay α of the mean of squared gradients, in [0, 1).
+        lr: RMSProp learning rate (α in the notebooks, the paper's η), > 0.
+        rms_alpha: RMSProp decay (κ in the notebooks, the paper's α) of ν, in [0, 1).
         rms_eps: RMSProp ε under the square root, > 0.
         entropy_coef: weight c_H of the entropy bonus, >= 0.
         value_coef: weight c_v of the critic's loss ½(G − V)², >= 0.

@@ -4,7 +4,7 @@ Layout::
 
     theta      (P,)        the global parameters θ, in the policy's dtype (float64 for the MLP)
     g          (P,)        RMSProp's shared mean of squared gradients, same dtype
-    lr         (1,)        float64 learning rate η; the notebook may change it while workers run
+    lr         (1,)        float64 learning rate (α in the notebooks); may change as workers run
     counters   (2 + W,)    int64: [global env steps, global updates, updates of worker 0 … W-1]
 
 The parent creates (and finally unlinks) the block; workers attach to it by name. Every read-modify

@@ -7,6 +7,9 @@ statistics g are SHARED by all actor-learner threads the most robust::
     θ ← θ − η·Δθ / √(g + ε)
 
 Both θ and g are the global arrays; a worker applies its Δθ to them and then copies θ back.
+The code keeps the paper's letters; the notebooks write α for the learning rate (the paper's η),
+κ for the decay (its α) and ν for the statistics (its g), because the course already uses η(s)
+for visit counts (see notebooks/glossary.md).
 
 >>> theta, g = np.zeros(2), np.zeros(2)
 >>> rmsprop_update(theta, g, np.array([1.0, -2.0]), lr=0.1, alpha=0.75, eps=0.0)
