@@ -219,7 +219,7 @@ class KerasPolicy:
         batch = mlp.batch_size(obs)  # B = 0 is refused (a mean over nothing is NaN)
         actions = np.asarray(actions)
         if actions.shape != (batch,) or not np.issubdtype(actions.dtype, np.integer) \
-                or batch and not 0 <= actions.min() <= actions.max() < self.n_actions:
+                or not 0 <= actions.min() <= actions.max() < self.n_actions:
             raise ValueError(f"actions must be {batch} integers in [0, {self.n_actions}), got "
                              f"{actions.dtype} {actions.shape}")
         returns = np.asarray(returns, self.dtype)

@@ -233,7 +233,6 @@ class LossStats(NamedTuple):
     entropy: float
 
 
-
 def batch_size(obs) -> int:
     """The batch size B of ``obs`` (shape (B, ...)); B = 0 raises, since a loss is a MEAN over
     the batch and a mean over nothing is NaN, which would poison the shared θ.
