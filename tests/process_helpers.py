@@ -83,3 +83,25 @@ def spawned_children() -> list[psutil.Process]:
         except psutil.Error:  # it ended while we looked
             pass
     return out
+
+
+def run_until_every_worker_updated(cfg, updates: int = 1, **start_kwargs):
+    """Start a training run, stop it once every worker has ``updates`` update rows; its result.
+
+    A state, not a step budget: under CPU load one worker can spend a small budget before the
+    other has started. ``cfg.max_steps`` should be large, a safety net only.
+    """
+    from a3c_lib.engine import training  # the engine only for the tests that start runs
+
+    run = training.start(cfg, **start_kwargs)
+    try:
+        while run.wait(timeout=0.05) is None:
+            counts = [0] * cfg.workers
+            for u in run.metrics.updates:
+                counts[u.worker] += 1
+            if min(counts) >= updates:
+                run.stop()
+    finally:  # a failing assert or the test's timeout must not leave the run going
+        run.stop()
+        result = run.wait()
+    return result

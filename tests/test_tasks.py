@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from process_helpers import group_run
+from process_helpers import group_run, run_until_every_worker_updated
 
 from a3c_lib.engine import training
 from a3c_lib.engine.config import TrainConfig
@@ -25,19 +25,6 @@ pytestmark = pytest.mark.timeout(120)
 
 def initial_theta(result, cfg):
     return result.policy.init_params(np.random.default_rng(run_seeds(cfg.seed, 1, 1).init))
-
-
-def run_until_every_worker_updated(cfg):
-    """Start a run, stop it once every worker has an update row; return its result."""
-    run = training.start(cfg)
-    try:
-        while run.wait(timeout=0.05) is None:
-            if {u.worker for u in run.metrics.updates} == set(range(cfg.workers)):
-                run.stop()
-    finally:  # a failing assert or the test's timeout must not leave the run going
-        run.stop()
-        result = run.wait()
-    return result
 
 
 @pytest.mark.parametrize("env_id", list(TASKS))
