@@ -129,3 +129,27 @@ def test_train_pong_bad_arguments(kwargs, words):
     with pytest.raises(ValueError, match=words):
         pong.train_pong(None, **kwargs)
     assert spawned_children() == []
+
+
+# ---- the committed cached run (data/pong, made by benchmarks/pong.py --out data) --------------
+def test_the_committed_run_is_whole_solved_and_wins_a_game():
+    """data/pong as notebook 10 shows it: every file loads without pickle, the solve point in the
+    summary is the one the episode rows give, and the cached θ beats the built-in opponent."""
+    from a3c_lib.experiments.reproduce import read_episodes_csv, solve_point
+    from a3c_lib.keras.policy import KerasPolicy
+
+    cached = pong.load_pong()  # data/pong
+    s, p = cached.summary, cached.provenance
+    assert p["model"] == pong.MODEL and p["config"] == s["config"]
+    assert len(p["git_commit"]) == 40 and p["machine"]["nproc"] >= 1
+    rows = read_episodes_csv(pong.DATA / "episodes.csv")
+    assert len(rows) == s["episodes"] and max(r.step for r in rows) <= s["global_steps"]
+    first = solve_point(rows, 18.0, 10)  # the benchmark's rule: mean of the last 10 >= 18
+    assert s["solved"] and first is not None and s["solve_steps"] == first.step
+    assert np.mean([r.ret for r in rows[-10:]]) == s["final_mean_return"] >= 18.0
+    config = TrainConfig.from_dict(s["config"])
+    policy = KerasPolicy(pong.MODEL, *env_spaces(config.env_id))
+    assert cached.theta.dtype == np.float32 and cached.theta.shape == (policy.n_params,)
+    assert (pong.DATA / "theta.npz").stat().st_size < 5 * 2**20  # the <= 5 MB rule for data/
+    game = pong.play_pong(cached.theta, seed=0)  # sampled actions, as in training
+    assert 0 < game.ret <= 21 and game.length < 27_000  # it wins: more points than the opponent

@@ -140,14 +140,20 @@ def test_every_committed_data_file_is_a_safe_format():
     files = [p for p in DATA.rglob("*") if p.is_file()]
     assert files
     for p in files:
-        assert p.name.endswith((".json", ".csv", ".npz", ".weights.h5", ".md")), p
+        # .txt: data/pong/progress.txt, the lines the Pong run printed as it went
+        assert p.name.endswith((".json", ".csv", ".npz", ".weights.h5", ".md", ".txt")), p
         if p.suffix == ".npz":
             with np.load(p, allow_pickle=False) as z:
                 assert all(z[k].dtype != object for k in z.files)
         elif p.suffix == ".json":
             json.loads(p.read_text())
-    size = sum(p.stat().st_size for p in files)
+    # the CartPole-family runs stay small; Pong's conv net (677,943 float32 weights) has its own
+    # bound, the "weights <= 5 MB in data/"
+    pong = [p for p in files if "pong" in p.relative_to(DATA).parts[:1]]
+    size = sum(p.stat().st_size for p in files if p not in pong)
     assert size < 4 * 2**20, f"data/ holds {size / 2**20:.1f} MiB; keep it under 4 MiB"
+    pong_size = sum(p.stat().st_size for p in pong)
+    assert pong_size < 5 * 2**20, f"data/pong holds {pong_size / 2**20:.1f} MiB; keep it < 5 MiB"
 
 
 def test_cached_trained_agent_numpy_equals_keras_and_balances():
