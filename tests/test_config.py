@@ -41,6 +41,8 @@ BAD = [
     ("lr", 0.0, "lr must be a finite number > 0, got 0.0"),
     ("lr", float("nan"), "lr must be a finite number > 0, got nan"),
     ("lr", float("inf"), "lr must be a finite number > 0, got inf"),
+    ("lr_schedule", "cosine", "lr_schedule must be one of constant, linear, got 'cosine'"),
+    ("lr_schedule", None, "lr_schedule must be one of constant, linear, got None"),
     ("rms_alpha", 1.0, "rms_alpha must be in [0, 1), got 1.0"),
     ("rms_eps", 0.0, "rms_eps must be a finite number > 0, got 0.0"),
     ("entropy_coef", -0.01, "entropy_coef must be a finite number >= 0, got -0.01"),

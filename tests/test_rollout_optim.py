@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from a3c_lib.engine.config import TrainConfig
 from a3c_lib.engine.rollout import RolloutCollector
 from a3c_lib.engine.shared import STEP, SharedState
 from a3c_lib.nn import mlp
@@ -101,6 +102,44 @@ def test_shared_rmsprop_matches_hand_computation_in_shared_memory():
         other.counters[STEP] = 7
         assert state.counters[STEP] == 7
         other.close()
+    finally:
+        state.close()
+        state.unlink()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_annealed_lr_is_applied_by_the_step_at_each_update(schedule):
+    """lr_schedule='linear' (the paper's): the update at global step t uses α·(1 − t/T), T =
+    max_steps, on the shared-memory params and on the Ray parameter server alike (no Ray
+    needed: the server is a plain class); 'constant' keeps α."""
+    import multiprocessing as mp
+
+    from a3c_lib.engine.backends.process import SharedParams
+    from a3c_lib.engine.backends.ray_actors import ParameterServer
+
+    config = TrainConfig(lr=0.1, lr_schedule=schedule, max_steps=100, rms_alpha=0.5,
+                         rms_eps=1e-8)
+    grads = [np.array([1.0, -2.0]), np.array([0.5, 0.5]), np.array([-1.0, 3.0])]
+    want_lrs = [0.1, 0.1 * 0.6, 0.1 * 0.2] if schedule == "linear" else [0.1] * 3
+    want_theta, want_g = np.zeros(2), np.zeros(2)  # by hand, with those rates
+    for grad, lr in zip(grads, want_lrs, strict=True):
+        rmsprop_update(want_theta, want_g, grad, lr, 0.5, 1e-8)
+
+    state = SharedState.create(n_params=2, n_workers=1)
+    try:
+        state.lr[0] = config.lr
+        shared = SharedParams(state, mp.get_context("spawn").Lock(), 0.5, 1e-8,
+                              config.lr_decay_steps)
+        server = ParameterServer(np.zeros(2), np.zeros(2), step=0, updates=0, n_workers=1,
+                                 lr=config.lr, alpha=0.5, eps=1e-8,
+                                 decay_steps=config.lr_decay_steps)
+        # the three updates come at global steps 0, 40 and 80
+        for grad, want_lr in zip(grads, want_lrs, strict=True):
+            assert shared.push(grad, n_steps=40, worker=0)[2] == pytest.approx(want_lr)
+            assert server.push(grad, n_steps=40, worker=0)[3] == pytest.approx(want_lr)
+        np.testing.assert_allclose(state.theta, want_theta)
+        np.testing.assert_allclose(server.theta, want_theta)
+        np.testing.assert_allclose(state.g, want_g)
     finally:
         state.close()
         state.unlink()

@@ -26,6 +26,7 @@ from typing import Any
 from a3c_lib.engine.cpus import available_cpus
 
 ALGOS = ("a3c", "a2c", "ac")
+LR_SCHEDULES = ("constant", "linear")  #: see nn.optim.linear_decay
 MAX_WORKERS = 256  #: a hard stop for typos (workers=1000 would spawn 1000 processes); > cpus warns
 DEFAULT_MAX_WORKERS = 16  #: the default worker count is the usable CPUs, at most this (the
 #                           paper's 16 actor-learner threads)
@@ -56,6 +57,8 @@ FIELD_DOCS: dict[str, str] = {
     "t_max": "env steps per env before each update (n of the n-step return); int >= 1",
     "gamma": "discount factor γ; in [0, 1)",
     "lr": "RMSProp learning rate α (the paper's η); finite number > 0",
+    "lr_schedule": "'constant', or 'linear': α falls linearly from lr to 0 over max_steps "
+                   "(the paper's annealing)",
     "rms_alpha": "RMSProp decay κ (the paper's α) of the shared mean of squares ν; in [0, 1)",
     "rms_eps": "RMSProp ε added under the square root; > 0",
     "entropy_coef": "weight c_H of the entropy bonus (the paper's β); >= 0",
@@ -95,6 +98,9 @@ class TrainConfig:
     t_max: int = 8
     gamma: float = 0.99
     lr: float = 3e-3
+    # the paper anneals α linearly to 0 over training; CartPole solves long before any
+    # annealing would matter, so the default keeps α constant (LunarLander: engine/tasks.py)
+    lr_schedule: str = "constant"
     rms_alpha: float = 0.99
     rms_eps: float = 1e-5
     # entropy: the paper's β = 0.01 is relative to rewards clipped to [−1, 1]; CartPole's are +1
@@ -141,6 +147,9 @@ class TrainConfig:
         _check_float(self, "gamma", 0.0, 1.0, "[0, 1)")
         _check_float(self, "rms_alpha", 0.0, 1.0, "[0, 1)")
         _check_float(self, "lr", 0.0, math.inf, "a finite number > 0", low_open=True)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                             f"got {self.lr_schedule!r}")
         _check_float(self, "rms_eps", 0.0, math.inf, "a finite number > 0", low_open=True)
         _check_float(self, "max_grad_norm", 0.0, math.inf, "a finite number > 0", low_open=True)
         _check_float(self, "entropy_coef", 0.0, math.inf, "a finite number >= 0")
@@ -167,6 +176,17 @@ class TrainConfig:
             warnings.warn(f"workers={self.workers} > the {cpus} CPU(s) this process may use: the "
                           "worker processes will share cores and each will run slower",
                           stacklevel=3)
+
+    @property
+    def lr_decay_steps(self) -> int | None:
+        """T of ``nn.optim.linear_decay``: max_steps with the linear schedule, else None.
+
+        >>> TrainConfig(lr_schedule="linear", max_steps=1000).lr_decay_steps
+        1000
+        >>> TrainConfig().lr_decay_steps is None  # constant α
+        True
+        """
+        return self.max_steps if self.lr_schedule == "linear" else None
 
     @property
     def n_envs(self) -> int:

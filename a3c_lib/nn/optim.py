@@ -51,6 +51,23 @@ def rmsprop_update(theta: np.ndarray, g: np.ndarray, grad: np.ndarray, lr: float
     theta -= tmp  # θ ← θ − η Δθ / √(g + ε)
 
 
+def linear_decay(step: int, decay_steps: int | None) -> float:
+    """The factor of the paper's annealed learning rate: α_t = α · (1 − t / T), floored at 0.
+
+    Mnih et al. 2016 (supplementary 8) anneal the learning rate linearly to 0 over training; here
+    T = ``decay_steps`` (``TrainConfig.max_steps`` with ``lr_schedule="linear"``) and t is the
+    global env step at the update. ``decay_steps=None``: a constant rate (factor 1).
+
+    >>> linear_decay(0, 100), linear_decay(25, 100), linear_decay(150, 100)
+    (1.0, 0.75, 0.0)
+    >>> linear_decay(10**9, None)
+    1.0
+    """
+    if decay_steps is None:
+        return 1.0
+    return max(1.0 - step / decay_steps, 0.0)
+
+
 def clip_grad_norm(grad: np.ndarray, max_norm: float) -> float:
     """Scale ``grad`` in place so that ‖grad‖₂ ≤ max_norm; return the norm BEFORE clipping.
 

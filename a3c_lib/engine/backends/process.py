@@ -29,14 +29,16 @@ from a3c_lib.engine.backends import Snapshot
 from a3c_lib.engine.processes import start_quietly, stop_processes
 from a3c_lib.engine.shared import STEP, UPDATES, Handle, SharedState
 from a3c_lib.engine.workers import WorkerJob, run_worker
-from a3c_lib.nn.optim import rmsprop_update
+from a3c_lib.nn.optim import linear_decay, rmsprop_update
 
 
 class SharedParams:
     """``GlobalParams`` on shared memory: pull and push each hold the one lock (~µs)."""
 
-    def __init__(self, shared: SharedState, lock, alpha: float, eps: float) -> None:
+    def __init__(self, shared: SharedState, lock, alpha: float, eps: float,
+                 decay_steps: int | None = None) -> None:
         self.shared, self.lock, self.alpha, self.eps = shared, lock, alpha, eps
+        self.decay_steps = decay_steps  # lr_schedule "linear": α · (1 − step / decay_steps)
         self.scratch = np.empty_like(shared.theta)  # work array of the RMSProp update
         self.seen_updates = 0  # global updates at this worker's last pull
 
@@ -50,7 +52,7 @@ class SharedParams:
     def push(self, grad: np.ndarray, n_steps: int, worker: int) -> tuple[int, int, float]:
         s = self.shared
         with self.lock:  # θ ← RMSProp(θ, g, ∇); the counters move with it
-            lr = float(s.lr[0])
+            lr = float(s.lr[0]) * linear_decay(int(s.counters[STEP]), self.decay_steps)
             rmsprop_update(s.theta, s.g, grad, lr, self.alpha, self.eps, self.scratch)
             policy_lag = int(s.counters[UPDATES]) - self.seen_updates
             s.counters[STEP] += n_steps
@@ -66,7 +68,8 @@ def worker_main(job: WorkerJob, handle: Handle, lock, stop, queue, parent_pid: i
     shared = None
     try:
         shared = SharedState.attach(handle)
-        params = SharedParams(shared, lock, job.config.rms_alpha, job.config.rms_eps)
+        params = SharedParams(shared, lock, job.config.rms_alpha, job.config.rms_eps,
+                              job.config.lr_decay_steps)
         run_worker(job, params,
                    # a worker whose parent died (kill -9 of a kernel) stops instead of spinning
                    should_stop=lambda: stop.is_set() or os.getppid() != parent_pid,

@@ -88,7 +88,7 @@ class RayBackend:
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
         self._server = ray.remote(num_cpus=0)(ParameterServer).options(
             scheduling_strategy=here).remote(theta, g, step, updates, n, lr, cfg.rms_alpha,
-                                             cfg.rms_eps)
+                                             cfg.rms_eps, cfg.lr_decay_steps)
         t0_wall = time.time() - (time.monotonic() - self.jobs[0].t0)  # the run's start
         # three calls at once: the run loop, the driver's long-polling drain, and stop (which
         # must not wait behind a drain)

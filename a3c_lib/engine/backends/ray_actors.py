@@ -25,7 +25,7 @@ import numpy as np
 
 from a3c_lib.engine.backends import Snapshot
 from a3c_lib.engine.workers import WorkerJob, run_worker
-from a3c_lib.nn.optim import rmsprop_update
+from a3c_lib.nn.optim import linear_decay, rmsprop_update
 
 
 class ParameterServer:
@@ -35,12 +35,14 @@ class ParameterServer:
     """
 
     def __init__(self, theta: np.ndarray, g: np.ndarray, step: int, updates: int,
-                 n_workers: int, lr: float, alpha: float, eps: float) -> None:
+                 n_workers: int, lr: float, alpha: float, eps: float,
+                 decay_steps: int | None = None) -> None:
         self.theta, self.g = np.array(theta), np.array(g)  # (P,) each, owned here
         self.counters = np.zeros(2 + n_workers, dtype=np.int64)
         self.counters[0], self.counters[1] = step, updates
         self.seen = np.zeros(n_workers, dtype=np.int64)  # global updates at each worker's θ'
         self.lr, self.alpha, self.eps = lr, alpha, eps
+        self.decay_steps = decay_steps  # lr_schedule "linear": α · (1 − step / decay_steps)
         self.scratch = np.empty_like(self.theta)  # work array of the RMSProp update
 
     def pull(self, worker: int) -> tuple[np.ndarray, int, int]:
@@ -56,13 +58,14 @@ class ParameterServer:
         The new θ is also the worker's next θ' (its next pull, with nothing in between): one
         round trip per update instead of two.
         """
-        rmsprop_update(self.theta, self.g, grad, self.lr, self.alpha, self.eps, self.scratch)
+        lr = self.lr * linear_decay(int(self.counters[0]), self.decay_steps)
+        rmsprop_update(self.theta, self.g, grad, lr, self.alpha, self.eps, self.scratch)
         policy_lag = int(self.counters[1] - self.seen[worker])  # others' updates since its θ'
         self.counters[0] += n_steps
         self.counters[1] += 1
         self.counters[2 + worker] += 1
         self.seen[worker] = self.counters[1]
-        return self.theta, int(self.counters[0]), policy_lag, self.lr, int(self.counters[1])
+        return self.theta, int(self.counters[0]), policy_lag, lr, int(self.counters[1])
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
