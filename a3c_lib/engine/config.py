@@ -58,7 +58,7 @@ FIELD_DOCS: dict[str, str] = {
     "gamma": "discount factor γ; in [0, 1)",
     "lr": "RMSProp learning rate α (the paper's η); finite number > 0",
     "lr_schedule": "'constant', or 'linear': α falls linearly from lr to 0 over max_steps "
-                   "(the paper's annealing)",
+                   "(the paper anneals α to 0)",
     "rms_alpha": "RMSProp decay κ (the paper's α) of the shared mean of squares ν; in [0, 1)",
     "rms_eps": "RMSProp ε added under the square root; > 0",
     "entropy_coef": "weight c_H of the entropy bonus (the paper's β); >= 0",
@@ -98,8 +98,9 @@ class TrainConfig:
     t_max: int = 8
     gamma: float = 0.99
     lr: float = 3e-3
-    # the paper anneals α linearly to 0 over training; CartPole solves long before any
-    # annealing would matter, so the default keeps α constant (LunarLander: engine/tasks.py)
+    # the paper anneals α to 0 over training; CartPole solves long before annealing would
+    # matter, so the default keeps α constant (what it did on Pendulum and LunarLander:
+    # README, "Beyond CartPole")
     lr_schedule: str = "constant"
     rms_alpha: float = 0.99
     rms_eps: float = 1e-5

@@ -54,9 +54,10 @@ def rmsprop_update(theta: np.ndarray, g: np.ndarray, grad: np.ndarray, lr: float
 def linear_decay(step: int, decay_steps: int | None) -> float:
     """The factor of the paper's annealed learning rate: α_t = α · (1 − t / T), floored at 0.
 
-    Mnih et al. 2016 (supplementary 8) anneal the learning rate linearly to 0 over training; here
-    T = ``decay_steps`` (``TrainConfig.max_steps`` with ``lr_schedule="linear"``) and t is the
-    global env step at the update. ``decay_steps=None``: a constant rate (factor 1).
+    Mnih et al. 2016 anneal the learning rate to 0 over the course of training; linearly, as the
+    common implementations do, with T = ``decay_steps`` (``TrainConfig.max_steps`` with
+    ``lr_schedule="linear"``) and t the global env step at the update. ``decay_steps=None``: a
+    constant rate (factor 1).
 
     >>> linear_decay(0, 100), linear_decay(25, 100), linear_decay(150, 100)
     (1.0, 0.75, 0.0)
