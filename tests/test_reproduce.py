@@ -147,11 +147,12 @@ def test_every_committed_data_file_is_a_safe_format():
                 assert all(z[k].dtype != object for k in z.files)
         elif p.suffix == ".json":
             json.loads(p.read_text())
-    # the CartPole-family runs stay small; Pong's conv net (677,943 float32 weights) has its own
-    # bound, the "weights <= 5 MB in data/"
+    # the MLP runs stay small (their largest part: the episode rows, 22k of them for the 8M-step
+    # continuous lander); Pong's conv net (677,943 float32 weights) has its own bound, the
+    # issue's "weights <= 5 MB in data/"
     pong = [p for p in files if "pong" in p.relative_to(DATA).parts[:1]]
     size = sum(p.stat().st_size for p in files if p not in pong)
-    assert size < 4 * 2**20, f"data/ holds {size / 2**20:.1f} MiB; keep it under 4 MiB"
+    assert size < 5 * 2**20, f"data/ holds {size / 2**20:.1f} MiB; keep it under 5 MiB"
     pong_size = sum(p.stat().st_size for p in pong)
     assert pong_size < 5 * 2**20, f"data/pong holds {pong_size / 2**20:.1f} MiB; keep it < 5 MiB"
 

@@ -48,17 +48,23 @@ TASKS: dict[str, Task] = {t.env_id: t for t in (
          why="−1 per step; unscaled, the critic's ~−100 targets swamp the actor"),
     Task("MountainCar-v0", -110.0, 200_000, dict(_MINUS_ONE_PER_STEP),
          why="−1 per step; undirected exploration almost never reaches the flag (notebook 09)"),
-    Task("LunarLander-v3", 200.0, 2_500_000,
-         dict(reward_scale=0.05, entropy_coef=0.01, lr=7e-4),
-         why="shaped rewards with ±100 at landing or crash; hovering is the trap"),
+    # The lander family needs LONG n-step returns: with t_max 8 every seed hovered or peaked near
+    # +150 and fell back (entropy 0.01 or 0.001, lr annealing, 8 envs, lr 5e-4, clip 0.5: README
+    # "Beyond CartPole"); t_max 32 carries the landing bonus 4x further back per update before
+    # leaning on the critic's bootstrap: LunarLander 5/5 seeds in benchmarks/solve_tasks.py, the
+    # continuous twin 5 of 6 runs (not yet measured by the benchmark; issue 12).
+    Task("LunarLander-v3", 200.0, 8_000_000,
+         dict(reward_scale=0.05, entropy_coef=1e-3, lr=7e-4, t_max=32),
+         why="shaped rewards with ±100 at landing or crash; hovering is the trap: a small "
+             "entropy bonus lets the policy commit, t_max 32 carries the landing bonus back"),
     Task("Pendulum-v1", -200.0, 1_000_000,
          dict(reward_scale=0.1, gamma=0.9, lr=5e-4, envs_per_worker=8),
          why="continuous torque; −16…0 per step for 200 steps: a short horizon suffices; "
              "8 envs per worker halve the gradient's noise (4 envs: a seed collapsed)"),
-    # NOT yet solved: the best of 5 tuning runs peaked at a mean of +65 and fell back (issue 12)
-    Task("LunarLanderContinuous-v3", 200.0, 1_500_000,
-         dict(reward_scale=0.05, entropy_coef=1e-3, lr=7e-4),
-         why="continuous main and side engines; shaped rewards as LunarLander"),
+    Task("LunarLanderContinuous-v3", 200.0, 8_000_000,
+         dict(reward_scale=0.05, entropy_coef=1e-4, lr=7e-4, t_max=32),
+         why="continuous main and side engines; shaped rewards as LunarLander, t_max 32 as "
+             "there; entropy 1e-4 (a Gaussian's entropy is on another scale than a softmax's)"),
 )}
 
 
