@@ -123,15 +123,15 @@ def test_annealed_lr_is_applied_by_the_step_at_each_update(schedule):
     want_lrs = [0.1, 0.1 * 0.6, 0.1 * 0.2] if schedule == "linear" else [0.1] * 3
     want_theta, want_g = np.zeros(2), np.zeros(2)  # by hand, with those rates
     for grad, lr in zip(grads, want_lrs, strict=True):
-        rmsprop_update(want_theta, want_g, grad, lr, 0.5, 1e-8)
+        rmsprop_update(want_theta, want_g, grad, lr, config.rms_alpha, config.rms_eps)
 
     state = SharedState.create(n_params=2, n_workers=1)
     try:
         state.lr[0] = config.lr
-        shared = SharedParams(state, mp.get_context("spawn").Lock(), 0.5, 1e-8,
-                              config.lr_decay_steps)
+        shared = SharedParams(state, mp.get_context("spawn").Lock(), config.rms_alpha,
+                              config.rms_eps, config.lr_decay_steps)
         server = ParameterServer(np.zeros(2), np.zeros(2), step=0, updates=0, n_workers=1,
-                                 lr=config.lr, alpha=0.5, eps=1e-8,
+                                 lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps,
                                  decay_steps=config.lr_decay_steps)
         # the three updates come at global steps 0, 40 and 80
         for grad, want_lr in zip(grads, want_lrs, strict=True):
