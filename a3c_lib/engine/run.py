@@ -179,7 +179,15 @@ class TrainingRun:
                 self._stop_requested.set()
 
     def _check_workers(self) -> None:
-        """A worker that died without a word (segfault, OOM kill, os._exit) fails the run."""
+        """A worker that died without a word (segfault, OOM kill, os._exit) fails the run.
+
+        Once a stop is requested (Stop, or a failure already reported), workers are SUPPOSED to
+        end: ``stop()`` comes from another thread, so a worker can end within this very pass of
+        the monitor loop, before its "done" has arrived (the Ray backend delivers it through a
+        separate drain call), and must not be reported as dead.
+        """
+        if self._stop_requested.is_set():
+            return
         for i, code in self._backend.exited().items():
             if self._status.get(i) in ("done", "error"):
                 continue
