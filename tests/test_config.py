@@ -58,7 +58,7 @@ BAD = [
     ("reward_scale", 0.0, "reward_scale must be a finite number > 0, got 0.0"),
     ("reward_scale", -0.1, "reward_scale must be a finite number > 0, got -0.1"),
     ("reward_clip", 0, "reward_clip must be None or a finite number > 0, got 0"),
-    ("sigma_init", 0.0, "sigma_init must be a finite number > 0.001, got 0.0"),
+    ("sigma_init", 0.0, "sigma_init must be a finite number > 0.05, got 0.0"),
 ]
 
 

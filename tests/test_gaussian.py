@@ -110,6 +110,23 @@ def test_keras_twin_outputs_and_tape_gradients_agree(spec):
     np.testing.assert_allclose(tape_stats, stats, rtol=0, atol=1e-10)
 
 
+def test_sigma_never_falls_below_its_floor_in_numpy_and_keras():
+    # A σ head driven far negative: σ = softplus(z) + SIGMA_MIN = SIGMA_MIN exactly (softplus
+    # underflows to 0), in the numpy policy and its Keras twin; so the μ score ε/σ stays
+    # within |ε|/SIGMA_MIN (nn/gaussian.py says why that matters).
+    from a3c_lib.keras.gaussian import build_gaussian_actor_critic, set_flat_weights
+
+    spec = GaussianSpec(3, 2, hidden=(4,))
+    theta = gaussian.init_theta(spec, np.random.default_rng(0))
+    gaussian.unflatten(spec, theta)["b_sigma"][...] = -1e3  # view into theta
+    obs = np.random.default_rng(1).standard_normal((5, 3))
+    _, sigma, _ = gaussian.forward(spec, theta, obs)
+    assert gaussian.SIGMA_MIN == 0.05 and np.all(sigma == gaussian.SIGMA_MIN)
+    model = build_gaussian_actor_critic(spec, dtype="float64")
+    set_flat_weights(model, spec, theta)
+    np.testing.assert_array_equal(np.asarray(model(obs)[1]), sigma)
+
+
 def test_initial_sigma_and_sampling_statistics():
     spec = GaussianSpec(2, 1, hidden=(8,), sigma_init=0.4)
     pol = GaussianPolicy(spec, low=[-2.0], high=[2.0])

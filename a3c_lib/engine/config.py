@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from a3c_lib.engine.cpus import available_cpus
+from a3c_lib.nn.gaussian import SIGMA_MIN
 
 ALGOS = ("a3c", "a2c", "ac")
 LR_SCHEDULES = ("constant", "linear")  #: see nn.optim.linear_decay
@@ -71,7 +72,8 @@ FIELD_DOCS: dict[str, str] = {
     "checkpoint_every": "save a checkpoint every this many global updates (0 = off); int >= 0",
     "reward_scale": "the learner sees reward_scale · r (returns shown stay raw); > 0",
     "reward_clip": "then clips it to [−c, c] (the paper's Atari recipe: 1); None = off, or > 0",
-    "sigma_init": "Gaussian policy (Box actions): initial σ in the unit action box; > 0.001",
+    "sigma_init": "Gaussian policy (Box actions): initial σ in the unit action box; "
+                  f"> {SIGMA_MIN:g} (σ's floor)",
 }
 
 
@@ -161,7 +163,8 @@ class TrainConfig:
         if self.reward_clip is not None:
             _check_float(self, "reward_clip", 0.0, math.inf, "None or a finite number > 0",
                          low_open=True)
-        _check_float(self, "sigma_init", 1e-3, math.inf, "a finite number > 0.001", low_open=True)
+        _check_float(self, "sigma_init", SIGMA_MIN, math.inf, f"a finite number > {SIGMA_MIN:g}",
+                     low_open=True)
         try:
             hidden = tuple(self.hidden)
         except TypeError:
