@@ -7,7 +7,11 @@ spawned process imports this module itself through the id's prefix, as ``gym.mak
 * ``A3CFault-v0(worker, after_steps, mode, flag=None)`` — in the process of worker ``worker``
   (``a3c-worker-<i>``), the env's step number ``after_steps + 1`` does ``mode``: ``raise``
   (RuntimeError), ``nan`` (a NaN reward: the loss and the gradient become non-finite),
-  ``exit`` (``os._exit(3)``: dies without a word) or ``hang`` (sleeps an hour). With
+  ``exit`` (``os._exit(3)``: dies without a word), ``hang`` (sleeps an hour), and two deaths at
+  the worst moments a SIGKILL can pick: ``exit_holding_locks`` takes every multiprocessing lock
+  and semaphore the process holds a handle to (as if killed inside each), then ``os._exit(3)``;
+  ``exit_mid_message`` writes the first bytes of a message into every pipe it can write to (a
+  header announcing 100,000 bytes, then 10 of them), then ``os._exit(3)``. With
   ``envs_per_worker`` envs, each counts its own steps: ``after_steps = k · t_max`` fires in the
   worker's rollout k + 1, after exactly k updates. ``flag``: a path created just before the fault
   strikes, so a test can WAIT for it instead of guessing a time.
@@ -17,9 +21,11 @@ spawned process imports this module itself through the id's prefix, as ``gym.mak
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
+import struct
 import sys
 import time
 from pathlib import Path
@@ -27,14 +33,34 @@ from pathlib import Path
 import gymnasium as gym
 
 FAULT_ID, PROBE_ID = "fault_envs:A3CFault-v0", "fault_envs:A3CProbe-v0"
+MODES = ("raise", "nan", "exit", "hang", "exit_holding_locks", "exit_mid_message")
+
+
+def _hold_every_lock() -> None:
+    """Acquire (without blocking) every multiprocessing Lock/Semaphore this process can see."""
+    import multiprocessing.synchronize as sync
+
+    for obj in gc.get_objects():
+        if isinstance(obj, sync.SemLock):
+            obj.acquire(False)
+
+
+def _write_half_a_message() -> None:
+    """Into every writable multiprocessing Connection: a 4-byte header saying 100,000 bytes
+    follow, then only 10 of them — what a process killed in the middle of a send leaves."""
+    from multiprocessing.connection import Connection
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Connection) and not obj.closed and obj.writable:
+            os.write(obj.fileno(), struct.pack("!i", 100_000) + b"x" * 10)
 
 
 class FaultEnv(gym.Wrapper):
     def __init__(self, worker: int = 0, after_steps: int = 0, mode: str = "raise",
                  flag: str | None = None, wait_for: str | None = None):
         super().__init__(gym.make("CartPole-v1", disable_env_checker=True))
-        if mode not in ("raise", "nan", "exit", "hang"):
-            raise ValueError(f"mode must be raise, nan, exit or hang, got {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.armed = multiprocessing.current_process().name == f"a3c-worker-{worker}"
         self.after_steps, self.mode, self.flag, self.steps = after_steps, mode, flag, 0
         self.wait_for = wait_for
@@ -55,6 +81,12 @@ class FaultEnv(gym.Wrapper):
                 os._exit(3)
             if self.mode == "hang":
                 time.sleep(3600)
+            if self.mode == "exit_holding_locks":
+                _hold_every_lock()
+                os._exit(3)
+            if self.mode == "exit_mid_message":
+                _write_half_a_message()
+                os._exit(3)
             obs, _, terminated, truncated, info = out
             return obs, float("nan"), terminated, truncated, info
         return out

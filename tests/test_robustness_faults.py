@@ -36,16 +36,12 @@ def shm_names() -> set[str]:
 
 
 def our_names(run) -> set[str]:
-    """/dev/shm names of ``run`` (call while it runs): its shared block and the named semaphores
-    behind its mp.Lock, mp.Event and mp.Queue. Other processes on this machine create such names
-    too, so the tests only ever look for these."""
+    """/dev/shm names of ``run`` (call while it runs): its shared block and the named semaphore
+    behind its mp.Lock (its messages travel through pipes, which have no name). Other processes
+    on this machine create such names too, so the tests only ever look for these."""
     b = run._backend
-    found, todo = {b._shared.handle.name.lstrip("/")}, [b._lock, b._stop, b._queue]
-    for _ in range(4):  # the semaphores sit a few attributes deep (Event -> Condition -> Lock)
-        todo = [v for obj in todo for v in getattr(obj, "__dict__", {}).values()]
-        found |= {"sem." + v.name.lstrip("/") for v in todo
-                  if type(v).__name__ == "SemLock" and getattr(v, "name", None)}
-    assert len(found) >= 5 and found <= shm_names()  # the walk found them: they exist now
+    found = {b._shared.handle.name.lstrip("/"), "sem." + b._lock._semlock.name.lstrip("/")}
+    assert found <= shm_names()  # they exist now
     return found
 
 
@@ -143,6 +139,27 @@ def test_a_worker_dead_while_holding_the_lock_does_not_block_checkpointing(tmp_p
         del lock  # our reference kept its named semaphore alive
     ck = load_checkpoint(tmp_path)  # the final checkpoint is complete
     assert ck.step == result.summary["global_steps"]
+    leaks.check(names)
+
+
+@pytest.mark.parametrize("mode", ["exit_holding_locks", "exit_mid_message"])
+def test_a_worker_dying_inside_a_lock_or_a_message_does_not_hang_the_parent(tmp_path, mode):
+    """A SIGKILL can land anywhere: inside every lock the worker shares with the parent (the
+    stop flag's, the message channel's, θ's) or halfway through a message. The parent must never
+    wait on such a lock without a timeout nor on the rest of a message from a dead worker: the
+    run reports the death, ends, and the other worker is terminated (it may be blocked on θ's
+    lock for good). (Before the fix, the parent blocked forever in ``stop.set()`` — an mp.Event
+    has a lock inside — or in reading the queue; SIGALRM could not even interrupt it.)"""
+    leaks = Leaks()
+    run = training.start(TrainConfig(**{**SMALL, "checkpoint_every": 1, **fault(1, 20, mode)}),
+                         out_dir=tmp_path)
+    names = our_names(run)
+    result = run.wait(timeout=60)
+    assert result is not None, "the parent hung on what the dead worker left behind"
+    assert run.error == ("worker 1 failed:\nits process exited with code 3 without reporting "
+                         "an error (killed? out of memory?)")
+    assert result.summary["stopped_by"] == "error" and np.isfinite(result.theta).all()
+    assert load_checkpoint(tmp_path).step == result.summary["global_steps"]
     leaks.check(names)
 
 

@@ -20,7 +20,7 @@ def start_quietly(procs: list) -> None:
     """Start the worker processes with 1 BLAS thread each and SIGINT ignored from birth.
 
     Ctrl-C in a terminal reaches the whole process group; the parent alone must handle it (by
-    setting the stop event), so the children inherit SIG_IGN (a Python child keeps an ignored
+    setting the stop flag), so the children inherit SIG_IGN (a Python child keeps an ignored
     SIGINT ignored) instead of dying with a KeyboardInterrupt traceback while they import.
     """
     saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
@@ -41,8 +41,8 @@ def start_quietly(procs: list) -> None:
 
 
 def stop_processes(procs: list, drain: Callable[[], None], join_seconds: float = 1.0) -> None:
-    """Wait up to ``join_seconds`` for ``procs`` to exit (the stop event must already be set),
-    calling ``drain()`` meanwhile so that no worker blocks on a full queue; then terminate
+    """Wait up to ``join_seconds`` for ``procs`` to exit (the stop flag must already be set),
+    calling ``drain()`` meanwhile so that no worker blocks on a full pipe; then terminate
     (SIGTERM), and finally kill (SIGKILL) the stragglers, and reap them all.
     """
     deadline = time.monotonic() + join_seconds

@@ -1,9 +1,16 @@
 """The ``process`` backend: spawned worker processes on ONE shared-memory block.
 
-The parent owns the shared memory (θ, RMSProp g, lr, counters: ``shared.py``), one ``mp.Lock``,
-a stop ``mp.Event`` and one ``mp.Queue`` for the workers' messages. Workers are started with
+The parent owns the shared memory (θ, RMSProp g, lr, counters and the stop flag: ``shared.py``),
+one ``mp.Lock`` for θ and one one-way pipe per worker for its messages. Workers are started with
 ``spawn`` (never ``fork``: they start clean and TensorFlow-free) and import only numpy, gymnasium
 and the numpy parts of a3c_lib.
+
+A worker can be killed (SIGKILL, the out-of-memory killer) at ANY instruction, so the parent never
+waits on anything a dead worker could leave half done: it takes θ's lock only with a timeout; it
+stops the workers by storing 1 in shared memory (an ``mp.Event`` would hide a lock that a worker
+killed inside ``is_set()`` keeps forever); and each worker writes to its OWN pipe (an ``mp.Queue``
+shares one write lock among all workers, and a message cut short in a shared pipe leaves the
+reader waiting for bytes that never come). A pipe whose only writer died reads as end-of-file.
 
 Lock or Hogwild? The paper updates without locks (Hogwild, Recht et al. 2011). Here the locked
 part (copy θ ~2 µs, RMSProp on ~5k parameters ~22 µs) is tiny next to the ~1.6 ms of acting and
@@ -17,11 +24,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue as queue_module
 import signal
 import threading
 import time
 import traceback
+from multiprocessing.connection import wait as wait_for_readable
 
 import numpy as np
 
@@ -62,25 +69,42 @@ class SharedParams:
         return step, policy_lag, lr
 
 
-def worker_main(job: WorkerJob, handle: Handle, lock, stop, queue, parent_pid: int) -> None:
-    """Process entry point: run the worker; report its messages, or its error's traceback."""
+def worker_main(job: WorkerJob, handle: Handle, lock, conn, parent_pid: int) -> None:
+    """Process entry point: run the worker; send its messages, or its error's traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it sets `stop`
-    shared = None
+    shared = stop = None
     try:
         shared = SharedState.attach(handle)
         params = SharedParams(shared, lock, job.config.rms_alpha, job.config.rms_eps,
                               job.config.lr_decay_steps)
+        stop = shared.stop
         run_worker(job, params,
                    # a worker whose parent died (kill -9 of a kernel) stops instead of spinning
-                   should_stop=lambda: stop.is_set() or os.getppid() != parent_pid,
-                   emit=lambda kind, payload: queue.put((kind, job.worker_id, payload)))
+                   should_stop=lambda: stop[0] != 0 or os.getppid() != parent_pid,
+                   emit=lambda kind, payload: conn.send((kind, job.worker_id, payload)))
     except BaseException:  # noqa: B036 - everything goes to the parent, which raises it
-        queue.put(("error", job.worker_id, traceback.format_exc()))
+        try:
+            conn.send(("error", job.worker_id, traceback.format_exc()))
+        except OSError:  # the parent is gone (or closed the pipe): nobody to tell
+            pass
     finally:
-        if os.getppid() != parent_pid:  # orphaned: nobody reads the queue any more
-            queue.cancel_join_thread()
+        conn.close()
+        stop = None  # (a view into the block: it must go before the block is unmapped)
         if shared is not None:
             shared.close()
+
+
+def _widen(conn, size: int = 1 << 20):
+    """Give a pipe 1 MiB of buffer where the OS allows it (Linux; default 64 KiB), so that a
+    worker's ``send`` of its ~10 metrics batches a second never waits on a parent that is busy
+    for a moment (a checkpoint, a notebook cell). Elsewhere, or if refused, keep the default."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, size)
+    except (ImportError, AttributeError, OSError):
+        pass
+    return conn
 
 
 class ProcessBackend:
@@ -90,7 +114,8 @@ class ProcessBackend:
         self.config, self.jobs = config, jobs
         self._shared = SharedState.create(n_params, len(jobs), np.dtype(dtype).name)
         self._procs: list = []
-        self._lock = self._stop = self._queue = None
+        self._lock = None
+        self._readers: list = []  # our end of each worker's pipe, until it reads end-of-file
         self._alive = threading.Lock()  # guards the shared views against the final unlink
         self._closed = False
 
@@ -102,22 +127,32 @@ class ProcessBackend:
         s.counters[STEP], s.counters[UPDATES] = step, updates
         s.lr[0] = lr
         ctx = mp.get_context("spawn")  # never fork: workers start clean (and TF-free)
-        self._lock, self._stop, self._queue = ctx.Lock(), ctx.Event(), ctx.Queue()
+        self._lock = ctx.Lock()
+        pipes = [ctx.Pipe(duplex=False) for _ in self.jobs]  # (reader, writer) per worker
+        self._readers = [_widen(reader) for reader, _ in pipes]
+        writers = [writer for _, writer in pipes]
         self._procs = [ctx.Process(target=worker_main, name=f"a3c-worker-{job.worker_id}",
-                                   args=(job, s.handle, self._lock, self._stop, self._queue,
-                                         os.getpid()), daemon=True) for job in self.jobs]
-        start_quietly(self._procs)
+                                   args=(job, s.handle, self._lock, writer, os.getpid()),
+                                   daemon=True)
+                       for job, writer in zip(self.jobs, writers, strict=True)]
+        try:
+            start_quietly(self._procs)
+        finally:
+            for writer in writers:  # each child has its own copy: ours must go, or a dead
+                writer.close()      # worker's pipe would never read as end-of-file
 
     # ---- while running --------------------------------------------------------------------
     def messages(self, timeout: float) -> list[tuple]:
-        out = []
-        try:
-            out.append(self._queue.get(timeout=timeout) if timeout > 0
-                       else self._queue.get_nowait())
-            while True:
-                out.append(self._queue.get_nowait())
-        except queue_module.Empty:
-            pass
+        out: list[tuple] = []
+        ready = wait_for_readable(self._readers, timeout=max(timeout, 0.0))
+        while ready and len(out) < 1000:  # (a cap: the monitor must come back to its checks)
+            for reader in ready:
+                try:
+                    out.append(reader.recv())
+                except (EOFError, OSError):  # its worker has ended, maybe mid-message; the
+                    self._readers.remove(reader)  # run learns how from exited() and from
+                    reader.close()                # the messages that came before
+            ready = wait_for_readable(self._readers, timeout=0)
         return out
 
     def exited(self) -> dict[int, int]:
@@ -142,18 +177,17 @@ class ProcessBackend:
                 self._shared.lr[0] = lr  # one aligned float64 store: no workers' lock needed
 
     def request_stop(self) -> None:
-        stop = self._stop
-        if stop is not None:
-            stop.set()
+        with self._alive:
+            if not self._closed:
+                self._shared.stop[0] = 1  # one aligned int64 store; the workers poll it
 
     # ---- the end --------------------------------------------------------------------------
     def shutdown(self, on_message, join_seconds: float) -> Snapshot:
         """Stop, join, terminate stragglers, final snapshot, free everything (once)."""
-        if self._stop is not None:
-            self._stop.set()
+        self.request_stop()
 
         def drain(timeout: float = 0.02) -> None:
-            if self._queue is None:
+            if not self._readers:
                 time.sleep(0.01)
                 return
             for msg in self.messages(timeout):
@@ -161,10 +195,10 @@ class ProcessBackend:
 
         stop_processes([p for p in self._procs if p.pid is not None], drain=drain,
                        join_seconds=join_seconds)
-        if self._queue is not None:
-            drain(0)
-            self._queue.cancel_join_thread()  # nobody reads it any more: never block on it
-            self._queue.close()
+        drain(0)
+        for reader in self._readers:  # every worker is gone: what is left unread never comes
+            reader.close()
+        self._readers = []
         # every worker is gone: no lock needed (a terminated one may even have died holding it)
         s = self._shared
         final = Snapshot(s.theta.copy(), s.g.copy(), s.counters.copy())
@@ -172,7 +206,7 @@ class ProcessBackend:
             self._closed, self._final_step = True, int(final.counters[STEP])
             s.close()
             s.unlink()
-        # drop the lock, event and queue: their named semaphores (/dev/shm/sem.mp-*) go now,
-        # not when the notebook finally lets go of the run object
-        self._lock = self._stop = self._queue = None
+        # drop the lock: its named semaphore (/dev/shm/sem.mp-*) goes now, not when the notebook
+        # finally lets go of the run object
+        self._lock = None
         return final
