@@ -20,8 +20,8 @@ def test_a3c_two_workers_reaches_195_on_cartpole(seed):
     s = result.summary
     assert s["solved"], f"mean return of the last 100 episodes only {s['final_mean_return']}"
     assert s["solve_steps"] <= 200_000 and min(s["worker_updates"]) > 0
-    # the solve is the FIRST episode at which the mean of the 100 before it (in the order the
-    # parent received them) reached 195; the episodes that arrive after it (workers flush
+    # the solve is the FIRST episode at which the mean of the last 100, itself included (in the
+    # order the parent received them), reached 195; the episodes that arrive after it (workers flush
     # every 0.1 s and stop at their next rollout) may pull the final mean below 195 (seen once
     # in CI: 184.13), so the final mean is bounded generously: far above a random policy's ~22
     assert s["metrics_stride"]["episodes"] == 1  # every row kept: the rule can be replayed
